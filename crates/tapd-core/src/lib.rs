@@ -1,0 +1,16 @@
+//! tapd's domain: the Temporary Access Pass policy, the pass and its usability, issuing rules,
+//! token lifetime caps, and who may do what (roles and application permissions).
+//!
+//! Nothing here does I/O, draws randomness or reads the clock: the current instant and any random
+//! bytes are arguments, so every rule can be tested with fixed inputs. The HTTP layer maps
+//! [`DomainError`] to Graph error envelopes; the store persists the types defined here.
+
+mod error;
+mod pass;
+mod policy;
+mod roles;
+
+pub use error::*;
+pub use pass::*;
+pub use policy::*;
+pub use roles::*;

@@ -1,0 +1,212 @@
+//! Everything secret: server keys, pass codes (drawn from the OS CSPRNG, kept only as keyed
+//! hashes, compared in constant time), opaque tokens and password hashes.
+
+use std::path::{Path, PathBuf};
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use tapd_core::code_from_random_bytes;
+use tapd_store::StoredSecret;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The server's key material. It lives in files outside the database, so a database dump alone
+/// cannot be used to check guesses of a pass or to forge a token.
+#[derive(Clone)]
+pub struct Keys {
+    /// HMAC key for pass hashes and refresh-token hashes.
+    pub(crate) hmac: Vec<u8>,
+    /// Ed25519 signing key, PKCS#8 DER.
+    pub(crate) signing_pkcs8: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}: not a valid key")]
+    Invalid(PathBuf),
+}
+
+impl Keys {
+    /// Fresh keys, for tests and first start.
+    pub fn generate() -> Keys {
+        use aws_lc_rs::signature::Ed25519KeyPair;
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new())
+            .expect("Ed25519 key generation");
+        Keys {
+            hmac: random_bytes(32),
+            signing_pkcs8: pkcs8.as_ref().to_vec(),
+        }
+    }
+
+    /// Reads the two key files, creating them (mode 0600) when missing.
+    pub fn load_or_create(hmac_path: &Path, signing_path: &Path) -> Result<Keys, KeyError> {
+        let fresh = Keys::generate();
+        let hmac = read_or_create(hmac_path, &fresh.hmac)?;
+        if hmac.len() < 32 {
+            return Err(KeyError::Invalid(hmac_path.into()));
+        }
+        let signing_pkcs8 = read_or_create(signing_path, &fresh.signing_pkcs8)?;
+        if aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&signing_pkcs8).is_err() {
+            return Err(KeyError::Invalid(signing_path.into()));
+        }
+        Ok(Keys {
+            hmac,
+            signing_pkcs8,
+        })
+    }
+
+    /// Hashes a pass code under a per-pass salt.
+    pub fn hash_code(&self, code: &str) -> StoredSecret {
+        let salt = random_bytes(16);
+        let hash = self.code_mac(&salt, code).finalize().into_bytes().to_vec();
+        StoredSecret { salt, hash }
+    }
+
+    /// Constant-time check of a code against its stored hash.
+    pub fn verify_code(&self, stored: &StoredSecret, code: &str) -> bool {
+        self.code_mac(&stored.salt, code)
+            .verify_slice(&stored.hash)
+            .is_ok()
+    }
+
+    fn code_mac(&self, salt: &[u8], code: &str) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.hmac).expect("HMAC takes any key length");
+        mac.update(b"tapd-pass-v1\0");
+        mac.update(salt);
+        mac.update(code.as_bytes());
+        mac
+    }
+
+    /// The lookup key of an opaque token (refresh tokens): a keyed hash, hex.
+    pub fn token_hash(&self, token: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.hmac).expect("HMAC takes any key length");
+        mac.update(b"tapd-token-v1\0");
+        mac.update(token.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+fn read_or_create(path: &Path, fresh: &[u8]) -> Result<Vec<u8>, KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.into(),
+        source,
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+            {
+                std::fs::create_dir_all(dir).map_err(io)?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                        .map_err(io)?;
+                }
+            }
+            write_private(path, fresh).map_err(io)?;
+            Ok(fresh.to_vec())
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// Writes a file readable by its owner only, refusing to overwrite one that appeared meanwhile.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).expect("the OS random number generator failed");
+    buf
+}
+
+/// A new pass code of `length` symbols from the OS CSPRNG.
+pub fn new_code(length: usize) -> String {
+    loop {
+        // Rejection sampling discards a few bytes; twice the length is nearly always enough.
+        if let Some(code) = code_from_random_bytes(&random_bytes(length * 2 + 16), length) {
+            return code;
+        }
+    }
+}
+
+/// An opaque bearer secret (refresh tokens, client secrets): 32 random bytes, base64url.
+pub fn new_opaque_token() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(32))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// argon2id of a password or client secret, as a PHC string. CPU-heavy: call from
+/// `spawn_blocking`.
+pub fn hash_password(password: &str) -> String {
+    Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), &random_bytes(16))
+        .expect("argon2 with default parameters")
+        .to_string()
+}
+
+/// Checks a password against a PHC string; with `None` it checks against a dummy hash so that an
+/// unknown user costs the same time as a known one.
+pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("tapd dummy password"));
+    let ok = PasswordVerifier::<str>::verify_password(
+        &Argon2::default(),
+        password.as_bytes(),
+        phc.unwrap_or(dummy),
+    )
+    .is_ok();
+    ok && phc.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_verifies_only_against_its_own_hash() {
+        let keys = Keys::generate();
+        let code = new_code(12);
+        let stored = keys.hash_code(&code);
+        assert!(keys.verify_code(&stored, &code));
+        assert!(!keys.verify_code(&stored, &new_code(12)));
+        assert!(!Keys::generate().verify_code(&stored, &code), "another key");
+        assert_ne!(stored.hash, keys.hash_code(&code).hash, "per-pass salt");
+    }
+
+    #[test]
+    fn passwords_verify() {
+        let phc = hash_password("correct horse");
+        assert!(verify_password("correct horse", Some(&phc)));
+        assert!(!verify_password("wrong", Some(&phc)));
+        assert!(!verify_password("tapd dummy password", None));
+    }
+}

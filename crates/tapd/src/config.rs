@@ -1,0 +1,192 @@
+//! `tapd serve` configuration: defaults, then an optional TOML file (`--config`), then `TAPD_*`
+//! environment variables, then flags. Unknown keys are refused so that a typo fails at start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database and the generated keys live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `tapd.db` in the data dir.
+    pub database_url: Option<String>,
+    /// The URL clients reach tapd at (links, token issuer); default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Default domain of the directory, used on first start only.
+    pub domain: String,
+    /// HMAC key for pass hashes; default `<data_dir>/keys/hmac.key`, created if missing.
+    pub hmac_key_file: Option<PathBuf>,
+    /// Ed25519 token-signing key (PKCS#8 DER); default `<data_dir>/keys/signing.pk8`.
+    pub signing_key_file: Option<PathBuf>,
+    /// Sign-in attempts per second per client address (bursts of ten times this).
+    pub signin_rate_per_sec: u32,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            data_dir: PathBuf::from("./tapd-data"),
+            database_url: None,
+            public_url: None,
+            domain: "tapd.local".into(),
+            hmac_key_file: None,
+            signing_key_file: None,
+            signin_rate_per_sec: 20,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Flags given on the command line; unset ones don't override lower layers.
+#[derive(Debug, Default, Clone, Serialize, clap::Args)]
+pub struct Overrides {
+    /// TOML configuration file.
+    #[arg(long, env = "TAPD_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory [default: ./tapd-data].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (sqlite://… or postgres://…) [default: SQLite in the data dir].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Public URL of this server.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Default domain, used when the directory is created [default: tapd.local].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+const ENV_KEYS: [&str; 9] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "public_url",
+    "domain",
+    "hmac_key_file",
+    "signing_key_file",
+    "signin_rate_per_sec",
+    "log_format",
+];
+
+impl Settings {
+    pub fn load(flags: &Overrides) -> Result<Settings, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = &flags.config {
+            if !path.exists() {
+                return Err(figment::Error::from(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // Only tapd's own server keys: TAPD_SERVER and TAPD_TOKEN belong to the CLI.
+        figment
+            .merge(Env::prefixed("TAPD_").only(&ENV_KEYS))
+            .merge(Serialized::defaults(flags))
+            .extract()
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("tapd.db").display()
+            )
+        })
+    }
+
+    pub fn key_paths(&self) -> (PathBuf, PathBuf) {
+        let keys = self.data_dir.join("keys");
+        (
+            self.hmac_key_file
+                .clone()
+                .unwrap_or_else(|| keys.join("hmac.key")),
+            self.signing_key_file
+                .clone()
+                .unwrap_or_else(|| keys.join("signing.pk8")),
+        )
+    }
+
+    /// Creates the data dir (owner-only) when the database or keys live in it.
+    pub fn prepare_data_dir(&self) -> std::io::Result<()> {
+        make_private_dir(&self.data_dir)
+    }
+}
+
+fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut perms = std::fs::metadata(dir)?.permissions();
+        if perms.mode() & 0o077 != 0 {
+            perms.set_mode(0o700);
+            std::fs::set_permissions(dir, perms)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn layers_apply_in_order() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "tapd.toml",
+                "listen = \"127.0.0.1:9000\"\ndomain = \"example.org\"\n",
+            )?;
+            jail.set_env("TAPD_DOMAIN", "env.example");
+            jail.set_env("TAPD_SERVER", "http://ignored");
+            let flags = Overrides {
+                config: Some("tapd.toml".into()),
+                data_dir: Some("/srv/tapd".into()),
+                ..Overrides::default()
+            };
+            let s = Settings::load(&flags).expect("loads");
+            assert_eq!(s.listen.port(), 9000, "from the file");
+            assert_eq!(s.domain, "env.example", "env beats the file");
+            assert_eq!(s.data_dir, PathBuf::from("/srv/tapd"), "flags beat all");
+            assert_eq!(s.database_url(), "sqlite:///srv/tapd/tapd.db?mode=rwc");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        Jail::expect_with(|jail| {
+            jail.create_file("tapd.toml", "lisen = \"127.0.0.1:9000\"\n")?;
+            let flags = Overrides {
+                config: Some("tapd.toml".into()),
+                ..Overrides::default()
+            };
+            let err = Settings::load(&flags).expect_err("a typo must fail");
+            assert!(err.to_string().contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,248 @@
+//! The `tapd` binary: `serve` runs the service; `recover` and `app create` work on the database
+//! directly (safe while a server runs); the rest is the admin CLI, which talks HTTP.
+
+mod cli;
+mod config;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tapd_core::Permission;
+use tapd_server::{App, Config, Keys, SystemClock, ops};
+use tapd_store::Store;
+use time::OffsetDateTime;
+
+use crate::config::{Overrides, Settings};
+
+#[derive(Parser)]
+#[command(
+    name = "tapd",
+    version,
+    about = "Temporary Access Pass identity service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (creates the directory and prints the first admin's pass on first start).
+    Serve(Overrides),
+    /// Exit 0 when the server answers /healthz, 1 otherwise.
+    Healthcheck {
+        #[arg(long, env = "TAPD_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+    },
+    /// Issue a fresh one-time pass to a user, straight in the database (for when every admin is locked out).
+    Recover {
+        #[arg(long)]
+        upn: String,
+        #[command(flatten)]
+        db: Overrides,
+    },
+    /// Applications (service principals).
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    #[command(flatten)]
+    Admin(cli::AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Register an application with application permissions; prints its client id and secret once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// An application permission, e.g. UserAuthenticationMethod.ReadWrite.All (repeatable).
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+        /// Print {"client_id": …, "client_secret": …}.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: Overrides,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(flags) => serve(flags).await.map(|_| ExitCode::SUCCESS),
+        Command::Healthcheck { server } => Ok(healthcheck(&server).await),
+        Command::Recover { upn, db } => {
+            let (settings, store, keys) = open(&db).await?;
+            let rec = ops::recover(&store, &keys, &upn, OffsetDateTime::now_utc()).await?;
+            drop(settings);
+            println!("One-time Temporary Access Pass for {upn}: {}", rec.code);
+            println!(
+                "Valid until {}.",
+                tapd_server::graph::format_time(rec.pass.expires_at())
+            );
+            if let Some(reason) = rec.unusable {
+                eprintln!(
+                    "warning: the pass can't be used yet ({reason:?}): check the TAP policy (state, include and exclude targets)."
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::App {
+            command:
+                AppCommand::Create {
+                    name,
+                    permissions,
+                    json,
+                    db,
+                },
+        } => {
+            let permissions = permissions
+                .iter()
+                .map(|p| {
+                    Permission::parse(p).with_context(|| {
+                        format!(
+                            "unknown permission {p}; known: {}",
+                            Permission::ALL.map(|p| p.as_str()).join(", ")
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let (_, store, _) = open(&db).await?;
+            let app =
+                ops::create_app(&store, &name, &permissions, OffsetDateTime::now_utc()).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"client_id": app.client_id, "client_secret": app.client_secret})
+                );
+            } else {
+                println!("Application {name} registered.");
+                println!("client id:     {}", app.client_id);
+                println!("client secret: {}", app.client_secret);
+                println!("The secret is shown only now; store it safely.");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(cmd) => cli::run(cmd).await,
+    }
+}
+
+/// Settings, store (migrated) and keys, as `serve` has them.
+async fn open(flags: &Overrides) -> anyhow::Result<(Settings, Store, Keys)> {
+    let settings = Settings::load(flags)?;
+    settings
+        .prepare_data_dir()
+        .with_context(|| format!("data dir {}", settings.data_dir.display()))?;
+    let (hmac, signing) = settings.key_paths();
+    let keys = Keys::load_or_create(&hmac, &signing)?;
+    let store = Store::connect(&settings.database_url())
+        .await
+        .context("opening the database")?;
+    Ok((settings, store, keys))
+}
+
+fn init_logging(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TAPD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(flags: Overrides) -> anyhow::Result<()> {
+    let (settings, store, keys) = open(&flags).await?;
+    init_logging(&settings.log_format);
+    if let Some(first) =
+        ops::bootstrap(&store, &keys, &settings.domain, OffsetDateTime::now_utc()).await?
+    {
+        // Printed once, on stdout only: never logged.
+        println!("tapd: created the directory {}.", settings.domain);
+        println!("First administrator: {}", first.upn);
+        println!("One-time Temporary Access Pass: {}", first.code);
+        println!(
+            "Valid until {}. Sign in with it and register a passkey.",
+            tapd_server::graph::format_time(first.expires_at)
+        );
+    }
+    let mut config = Config::new(settings.listen, keys);
+    config.public_url = settings.public_url.clone();
+    config.clock = Arc::new(SystemClock);
+    config.signin_rate_per_sec = settings.signin_rate_per_sec;
+    let app = App::build(config, store.clone()).await?;
+    tracing::info!(address = %app.local_addr(), database = store_kind(&store), "tapd listening");
+    app.serve(shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("tapd stopped");
+    Ok(())
+}
+
+fn store_kind(store: &Store) -> &'static str {
+    match store.dialect() {
+        tapd_store::Dialect::Sqlite => "sqlite",
+        tapd_store::Dialect::Postgres => "postgres",
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn healthcheck(server: &str) -> ExitCode {
+    let url = format!("{}/healthz", server.trim_end_matches('/'));
+    match tapd_client::Client::new(server).get("/healthz").await {
+        Ok(_) => {
+            println!("ok: {url}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {url}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
