@@ -77,6 +77,19 @@ impl Client {
         decode(req.send().await?).await
     }
 
+    /// Sends raw bytes as a JSON body, for tests of malformed input.
+    pub async fn request_raw(&self, method: Method, path: &str, body: Vec<u8>) -> Result<Value> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        decode(req.send().await?).await
+    }
+
     pub async fn get(&self, path: &str) -> Result<Value> {
         self.request(Method::GET, path, None).await
     }

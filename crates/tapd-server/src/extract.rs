@@ -17,6 +17,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse_body(&bytes).map(GraphJson)
+    }
+}
+
+/// The raw bytes of a JSON body, within the size limit, for handlers that read annotations
+/// themselves (`$ref` bodies carry `@odata.id`).
+pub struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let content_type = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -24,18 +37,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJson<T> {
             .unwrap_or("")
             .to_ascii_lowercase();
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(
-                e.status(),
-                "badRequest",
-                format!("The request body could not be read: {e}"),
-            )
+            ApiError::new(e.status(), "badRequest", format!("The request body could not be read: {e}"))
         })?;
         if !content_type.is_empty() && !content_type.starts_with("application/json") {
             return Err(ApiError::bad_request(
                 "The request body must be JSON (Content-Type: application/json).",
             ));
         }
-        parse_body(&bytes).map(GraphJson)
+        Ok(JsonBytes(bytes))
     }
 }
 

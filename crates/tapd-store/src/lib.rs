@@ -121,6 +121,30 @@ impl Store {
         Ok(Store { pool, dialect })
     }
 
+    /// Creates an empty PostgreSQL database `name` on the server `server_url` names and returns
+    /// the URL of the new database. Tests and benchmarks use it for a fresh database each.
+    pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String> {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Corrupt(format!("bad database name {name}")));
+        }
+        let mut conn = sqlx::AnyConnection::connect(server_url).await?;
+        conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await?;
+        conn.close().await?;
+        let (base, query) = match server_url.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (server_url, String::new()),
+        };
+        let scheme_end = base.find("://").map_or(0, |i| i + 3);
+        let server = match base[scheme_end..].find('/') {
+            Some(i) => &base[..scheme_end + i],
+            None => base,
+        };
+        Ok(format!("{server}/{name}{query}"))
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }

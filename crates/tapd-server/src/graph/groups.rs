@@ -1,6 +1,5 @@
 //! Groups and their members (users).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
@@ -15,7 +14,7 @@ use super::{audit_change, collection, format_time, parse_id, target, target_user
 use crate::SharedState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::GraphJson;
+use crate::extract::{GraphJson, JsonBytes};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -179,7 +178,7 @@ async fn add_member(
     State(state): State<SharedState>,
     Path(id): Path<String>,
     caller: Caller,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<StatusCode> {
     caller.authorize(Action::WriteGroups)?;
     let member = referenced_id(&body)?;

@@ -1,0 +1,227 @@
+//! The test server and its users.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tapd_client::{Client, ClientError};
+use tapd_core::{Permission, Role};
+use tapd_server::{App, Config, Keys, ManualClock, ops};
+use tapd_store::Store;
+use time::OffsetDateTime;
+use time::macros::datetime;
+use uuid::Uuid;
+
+/// The fixed instant every test server starts at.
+pub fn t0() -> OffsetDateTime {
+    datetime!(2026-06-01 12:00 UTC)
+}
+
+pub const DOMAIN: &str = "tapd.test";
+const ADMIN_PASSWORD: &str = "bootstrap admin password";
+
+/// A fresh, empty database: a SQLite file in a new temporary folder, or a new PostgreSQL
+/// database on the server `TAPD_TEST_DATABASE_URL` names.
+pub async fn fresh_database_url() -> String {
+    match std::env::var("TAPD_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let name = format!("tapd_t_{}", Uuid::new_v4().simple());
+            Store::create_postgres_database(&url, &name)
+                .await
+                .expect("create a test database")
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(format!("tapd-test-{}", Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            format!("sqlite://{}?mode=rwc", dir.join("tapd.db").display())
+        }
+    }
+}
+
+pub struct User {
+    pub id: String,
+    pub upn: String,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    /// The bootstrap Global Administrator, signed in.
+    pub admin: Client,
+    pub admin_user: User,
+    /// No token.
+    pub anon: Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let store = Store::connect(&fresh_database_url().await).await.expect("store");
+        let keys = Keys::generate();
+        let clock = Arc::new(ManualClock::new(t0()));
+        let first = ops::bootstrap(&store, &keys, DOMAIN, t0())
+            .await
+            .expect("bootstrap")
+            .expect("a fresh database bootstraps");
+        let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), keys.clone());
+        config.clock = clock.clone();
+        config.signin_rate_per_sec = 10_000;
+        tweak(&mut config);
+        let app = App::build(config, store.clone()).await.expect("build");
+        let base = format!("http://{}", app.local_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.serve(async {
+            let _ = rx.await;
+        }));
+        let anon = Client::new(&base);
+        anon.sign_in_tap(&first.upn, &first.code)
+            .await
+            .expect("the bootstrap pass signs in");
+        // Then a password, so that tests can sign the admin in again after moving the clock.
+        let mut record = store.find_user(&first.upn).await.expect("find").expect("admin");
+        record.password_hash = Some(tapd_server::secrets::hash_password(ADMIN_PASSWORD));
+        store.update_user(&record).await.expect("set the admin's password");
+        let session = anon
+            .sign_in_password(&first.upn, ADMIN_PASSWORD)
+            .await
+            .expect("the admin signs in with the password");
+        let admin = anon.clone().with_token(token_of(&session));
+        let me = admin.get("/v1.0/me").await.expect("me");
+        TestApp {
+            base,
+            store,
+            clock,
+            admin,
+            admin_user: User {
+                id: me["id"].as_str().expect("id").into(),
+                upn: first.upn,
+            },
+            anon,
+            _shutdown: tx,
+        }
+    }
+
+    /// Signs the bootstrap admin in again at the clock's current time.
+    pub async fn renew_admin(&mut self) {
+        let session = self
+            .anon
+            .sign_in_password(&self.admin_user.upn, ADMIN_PASSWORD)
+            .await
+            .expect("admin signs in");
+        self.admin = self.anon.clone().with_token(token_of(&session));
+    }
+
+    pub fn upn(alias: &str) -> String {
+        format!("{alias}@{DOMAIN}")
+    }
+
+    pub async fn create_user(&self, alias: &str) -> User {
+        let u = self
+            .admin
+            .create_user(&Self::upn(alias), alias, Some("correct horse battery"))
+            .await
+            .expect("create user");
+        User {
+            id: u["id"].as_str().expect("id").into(),
+            upn: u["userPrincipalName"].as_str().expect("upn").into(),
+        }
+    }
+
+    pub async fn user_with_roles(&self, alias: &str, roles: &[Role]) -> User {
+        let user = self.create_user(alias).await;
+        for role in roles {
+            self.admin
+                .assign_role(&user.id, role.template_id())
+                .await
+                .expect("assign role");
+        }
+        user
+    }
+
+    /// A multi-use pass issued by the bootstrap admin; returns the code.
+    pub async fn issue(&self, user: &str, body: Value) -> Value {
+        self.admin.create_tap(user, &body).await.expect("issue a pass")
+    }
+
+    /// Signs `user` in with a fresh pass and returns a client holding the token.
+    pub async fn client_for(&self, user: &User) -> Client {
+        let pass = self.issue(&user.upn, json!({})).await;
+        let session = self
+            .anon
+            .sign_in_tap(&user.upn, pass["temporaryAccessPass"].as_str().expect("code"))
+            .await
+            .expect("sign in");
+        self.anon.clone().with_token(token_of(&session))
+    }
+
+    /// A signed-in user holding `roles`.
+    pub async fn signed_in(&self, alias: &str, roles: &[Role]) -> (User, Client) {
+        let user = self.user_with_roles(alias, roles).await;
+        let client = self.client_for(&user).await;
+        (user, client)
+    }
+
+    /// An application with `permissions`, signed in with client credentials.
+    pub async fn app(&self, permissions: &[Permission]) -> Client {
+        let app = ops::create_app(&self.store, "test app", permissions, t0())
+            .await
+            .expect("create app");
+        let token = self
+            .anon
+            .client_credentials(&app.client_id.to_string(), &app.client_secret)
+            .await
+            .expect("client credentials");
+        self.anon.clone().with_token(token_of(&token))
+    }
+
+    pub async fn policy(&self) -> Value {
+        self.admin.policy().await.expect("policy")
+    }
+}
+
+pub fn token_of(session: &Value) -> String {
+    session["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_string()
+}
+
+/// The status of a failed call; panics on success.
+#[track_caller]
+pub fn status_of<T: std::fmt::Debug>(result: Result<T, ClientError>) -> u16 {
+    match result {
+        Err(e) => e.status().expect("an HTTP status").as_u16(),
+        Ok(v) => panic!("expected an error, got {v:?}"),
+    }
+}
+
+/// The Graph error of a failed call: (status, code, message).
+#[track_caller]
+pub fn error_of<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (u16, String, String) {
+    match result {
+        Err(ClientError::Api { status, code, message }) => (status.as_u16(), code, message),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+/// Decodes a JWT's claims without checking it (the server checks; tests read).
+pub fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+pub fn parse_time(s: &Value) -> OffsetDateTime {
+    OffsetDateTime::parse(
+        s.as_str().expect("a date string"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339")
+}

@@ -1,0 +1,13 @@
+//! tapd's end-to-end suite: one binary, a server per test started in-process on port 0 with a
+//! fresh database (SQLite by default, PostgreSQL when `TAPD_TEST_DATABASE_URL` names a server),
+//! driven over real HTTP through the same client library the CLI uses.
+
+mod authz;
+mod bad_input;
+mod cli;
+mod directory;
+mod helpers;
+mod passes;
+mod policy;
+mod secrets;
+mod signin;
