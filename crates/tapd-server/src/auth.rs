@@ -104,12 +104,12 @@ impl FromRequestParts<SharedState> for Caller {
                     .await?
                     .filter(|u| u.account_enabled)
                     .ok_or_else(invalid)?;
-                if let Some(tap) = claims.tap {
-                    if !state.store.tap_exists(tap).await? {
-                        return Err(ApiError::unauthenticated(
-                            "The session has ended: the Temporary Access Pass it was opened with was deleted.",
-                        ));
-                    }
+                if let Some(tap) = claims.tap
+                    && !state.store.tap_exists(tap).await?
+                {
+                    return Err(ApiError::unauthenticated(
+                        "The session has ended: the Temporary Access Pass it was opened with was deleted.",
+                    ));
                 }
                 let roles = state.store.roles_of(user.id).await?;
                 (Identity::User(user), Principal::User { id, roles })

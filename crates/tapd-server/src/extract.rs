@@ -37,7 +37,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
             .unwrap_or("")
             .to_ascii_lowercase();
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(e.status(), "badRequest", format!("The request body could not be read: {e}"))
+            ApiError::new(
+                e.status(),
+                "badRequest",
+                format!("The request body could not be read: {e}"),
+            )
         })?;
         if !content_type.is_empty() && !content_type.starts_with("application/json") {
             return Err(ApiError::bad_request(

@@ -86,14 +86,13 @@ async fn start(
 ) -> ApiResult<Json<Value>> {
     check_rate(&state, peer.ip())?;
     let mut methods = Vec::new();
-    if let Some(user) = state.store.find_user(req.username.trim()).await? {
-        if user.account_enabled && !user.is_external {
-            if let Some((pass, _)) = state.store.tap_of(user.id).await? {
-                if usability(&state, &user, &pass).await?.is_usable() {
-                    methods.push("temporaryAccessPass");
-                }
-            }
-        }
+    if let Some(user) = state.store.find_user(req.username.trim()).await?
+        && user.account_enabled
+        && !user.is_external
+        && let Some((pass, _)) = state.store.tap_of(user.id).await?
+        && usability(&state, &user, &pass).await?.is_usable()
+    {
+        methods.push("temporaryAccessPass");
     }
     methods.push("password");
     Ok(Json(

@@ -89,14 +89,14 @@ const ENV_KEYS: [&str; 9] = [
 ];
 
 impl Settings {
-    pub fn load(flags: &Overrides) -> Result<Settings, figment::Error> {
+    pub fn load(flags: &Overrides) -> Result<Settings, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = &flags.config {
             if !path.exists() {
-                return Err(figment::Error::from(format!(
+                return Err(Box::new(figment::Error::from(format!(
                     "configuration file {} does not exist",
                     path.display()
-                )));
+                ))));
             }
             figment = figment.merge(Toml::file_exact(path));
         }
@@ -105,6 +105,7 @@ impl Settings {
             .merge(Env::prefixed("TAPD_").only(&ENV_KEYS))
             .merge(Serialized::defaults(flags))
             .extract()
+            .map_err(Box::new)
     }
 
     pub fn database_url(&self) -> String {
@@ -149,6 +150,7 @@ fn make_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error.
 mod tests {
     use super::*;
     use figment::Jail;

@@ -23,7 +23,9 @@ enum Who {
 
 use Who::*;
 
-const EVERYONE: [Who; 10] = [Anonymous, BadToken, Global, PrivAuth, Auth, Policy, Reader, Plain, AppAll, AppNone];
+const EVERYONE: [Who; 10] = [
+    Anonymous, BadToken, Global, PrivAuth, Auth, Policy, Reader, Plain, AppAll, AppNone,
+];
 
 /// The outcome for each caller: 401 without a valid token, else `allowed` → 2xx, others → 403.
 fn expected(who: Who, allowed: &[Who]) -> u16 {
@@ -48,11 +50,30 @@ async fn every_route_by_every_caller() {
     for who in EVERYONE {
         let client = match who {
             Anonymous => app.anon.clone(),
-            BadToken => app.anon.clone().with_token("eyJhbGciOiJFZERTQSJ9.e30.c2lnbmF0dXJl"),
-            Global => app.signed_in("global", &[Role::GlobalAdministrator]).await.1,
-            PrivAuth => app.signed_in("privauth", &[Role::PrivilegedAuthenticationAdministrator]).await.1,
-            Auth => app.signed_in("auth", &[Role::AuthenticationAdministrator]).await.1,
-            Policy => app.signed_in("policy", &[Role::AuthenticationPolicyAdministrator]).await.1,
+            BadToken => app
+                .anon
+                .clone()
+                .with_token("eyJhbGciOiJFZERTQSJ9.e30.c2lnbmF0dXJl"),
+            Global => {
+                app.signed_in("global", &[Role::GlobalAdministrator])
+                    .await
+                    .1
+            }
+            PrivAuth => {
+                app.signed_in("privauth", &[Role::PrivilegedAuthenticationAdministrator])
+                    .await
+                    .1
+            }
+            Auth => {
+                app.signed_in("auth", &[Role::AuthenticationAdministrator])
+                    .await
+                    .1
+            }
+            Policy => {
+                app.signed_in("policy", &[Role::AuthenticationPolicyAdministrator])
+                    .await
+                    .1
+            }
             Reader => app.signed_in("reader", &[Role::GlobalReader]).await.1,
             Plain => app.signed_in("plain", &[]).await.1,
             AppAll => app.app(&Permission::ALL).await,
@@ -61,31 +82,122 @@ async fn every_route_by_every_caller() {
         clients.push((who, client));
     }
     let member = app.create_user("member").await;
-    let admin_target = app.user_with_roles("admintarget", &[Role::GlobalReader]).await;
-    let group = app.admin.post("/v1.0/groups", &json!({"displayName": "G"})).await.expect("group");
+    let admin_target = app
+        .user_with_roles("admintarget", &[Role::GlobalReader])
+        .await;
+    let group = app
+        .admin
+        .post("/v1.0/groups", &json!({"displayName": "G"}))
+        .await
+        .expect("group");
     let gid = group["id"].as_str().expect("gid").to_string();
     let policy_path = Client::POLICY_PATH;
     let taps = |u: &str| format!("/v1.0/users/{u}/authentication/temporaryAccessPassMethods");
 
     // (method, path, body, who may)
     let routes: Vec<(Method, String, Option<Value>, Vec<Who>)> = vec![
-        (Method::GET, policy_path.into(), None, vec![Global, Policy, Reader, AppAll]),
-        (Method::PATCH, policy_path.into(), Some(json!({"defaultLength": 8})), vec![Global, Policy, AppAll]),
-        (Method::DELETE, policy_path.into(), None, vec![Global, Policy, AppAll]),
-        (Method::GET, "/v1.0/users".into(), None, vec![Global, PrivAuth, Auth, Reader, AppAll]),
-        (Method::GET, format!("/v1.0/users/{}", member.id), None, vec![Global, PrivAuth, Auth, Reader, AppAll]),
-        (Method::PATCH, format!("/v1.0/users/{}", member.id), Some(json!({"displayName": "Member"})), vec![Global, AppAll]),
-        (Method::GET, "/v1.0/groups".into(), None, vec![Global, Reader, AppAll]),
-        (Method::GET, format!("/v1.0/groups/{gid}/members"), None, vec![Global, Reader, AppAll]),
-        (Method::GET, "/v1.0/roleManagement/directory/roleAssignments".into(), None, vec![Global, Reader, AppAll]),
-        (Method::GET, "/v1.0/auditLogs/directoryAudits".into(), None, vec![Global, Reader, AppAll]),
-        (Method::GET, "/v1.0/auditLogs/signIns".into(), None, vec![Global, Reader, AppAll]),
-        (Method::GET, taps(&member.id), None, vec![Global, PrivAuth, Auth, Reader, AppAll]),
-        (Method::GET, format!("/v1.0/users/{}/authentication/methods", member.id), None, vec![Global, PrivAuth, Auth, Reader, AppAll]),
-        (Method::POST, taps(&member.id), Some(json!({})), vec![Global, PrivAuth, Auth, AppAll]),
-        (Method::POST, taps(&admin_target.id), Some(json!({})), vec![Global, PrivAuth, AppAll]),
-        (Method::GET, "/v1.0/me".into(), None, vec![Global, PrivAuth, Auth, Policy, Reader, Plain]),
-        (Method::GET, "/v1.0/me/authentication/temporaryAccessPassMethods".into(), None, vec![Global, PrivAuth, Auth, Policy, Reader, Plain]),
+        (
+            Method::GET,
+            policy_path.into(),
+            None,
+            vec![Global, Policy, Reader, AppAll],
+        ),
+        (
+            Method::PATCH,
+            policy_path.into(),
+            Some(json!({"defaultLength": 8})),
+            vec![Global, Policy, AppAll],
+        ),
+        (
+            Method::DELETE,
+            policy_path.into(),
+            None,
+            vec![Global, Policy, AppAll],
+        ),
+        (
+            Method::GET,
+            "/v1.0/users".into(),
+            None,
+            vec![Global, PrivAuth, Auth, Reader, AppAll],
+        ),
+        (
+            Method::GET,
+            format!("/v1.0/users/{}", member.id),
+            None,
+            vec![Global, PrivAuth, Auth, Reader, AppAll],
+        ),
+        (
+            Method::PATCH,
+            format!("/v1.0/users/{}", member.id),
+            Some(json!({"displayName": "Member"})),
+            vec![Global, AppAll],
+        ),
+        (
+            Method::GET,
+            "/v1.0/groups".into(),
+            None,
+            vec![Global, Reader, AppAll],
+        ),
+        (
+            Method::GET,
+            format!("/v1.0/groups/{gid}/members"),
+            None,
+            vec![Global, Reader, AppAll],
+        ),
+        (
+            Method::GET,
+            "/v1.0/roleManagement/directory/roleAssignments".into(),
+            None,
+            vec![Global, Reader, AppAll],
+        ),
+        (
+            Method::GET,
+            "/v1.0/auditLogs/directoryAudits".into(),
+            None,
+            vec![Global, Reader, AppAll],
+        ),
+        (
+            Method::GET,
+            "/v1.0/auditLogs/signIns".into(),
+            None,
+            vec![Global, Reader, AppAll],
+        ),
+        (
+            Method::GET,
+            taps(&member.id),
+            None,
+            vec![Global, PrivAuth, Auth, Reader, AppAll],
+        ),
+        (
+            Method::GET,
+            format!("/v1.0/users/{}/authentication/methods", member.id),
+            None,
+            vec![Global, PrivAuth, Auth, Reader, AppAll],
+        ),
+        (
+            Method::POST,
+            taps(&member.id),
+            Some(json!({})),
+            vec![Global, PrivAuth, Auth, AppAll],
+        ),
+        (
+            Method::POST,
+            taps(&admin_target.id),
+            Some(json!({})),
+            vec![Global, PrivAuth, AppAll],
+        ),
+        (
+            Method::GET,
+            "/v1.0/me".into(),
+            None,
+            vec![Global, PrivAuth, Auth, Policy, Reader, Plain],
+        ),
+        (
+            Method::GET,
+            "/v1.0/me/authentication/temporaryAccessPassMethods".into(),
+            None,
+            vec![Global, PrivAuth, Auth, Policy, Reader, Plain],
+        ),
     ];
     let mut failures = Vec::new();
     for (method, path, body, allowed) in &routes {
@@ -97,7 +209,9 @@ async fn every_route_by_every_caller() {
                 want = 400;
             }
             if got != want {
-                failures.push(format!("{method} {path} as {who:?}: got {got}, want {want}"));
+                failures.push(format!(
+                    "{method} {path} as {who:?}: got {got}, want {want}"
+                ));
             }
         }
     }
@@ -107,19 +221,58 @@ async fn every_route_by_every_caller() {
 #[tokio::test]
 async fn writes_that_only_a_global_administrator_may_do() {
     let app = TestApp::spawn().await;
-    let (_, privauth) = app.signed_in("privauth", &[Role::PrivilegedAuthenticationAdministrator]).await;
+    let (_, privauth) = app
+        .signed_in("privauth", &[Role::PrivilegedAuthenticationAdministrator])
+        .await;
     let (_, reader) = app.signed_in("reader", &[Role::GlobalReader]).await;
     let member = app.create_user("member").await;
     for client in [&privauth, &reader] {
-        let body = json!({"displayName": "X", "userPrincipalName": "x@tapd.test", "accountEnabled": true});
-        assert_eq!(status(client, Method::POST, "/v1.0/users", Some(&body)).await, 403);
+        let body =
+            json!({"displayName": "X", "userPrincipalName": "x@tapd.test", "accountEnabled": true});
+        assert_eq!(
+            status(client, Method::POST, "/v1.0/users", Some(&body)).await,
+            403
+        );
         let role = json!({"principalId": member.id, "roleDefinitionId": Role::GlobalAdministrator.template_id(), "directoryScopeId": "/"});
-        assert_eq!(status(client, Method::POST, "/v1.0/roleManagement/directory/roleAssignments", Some(&role)).await, 403);
-        assert_eq!(status(client, Method::DELETE, &format!("/v1.0/users/{}", member.id), None).await, 403);
-        assert_eq!(status(client, Method::POST, "/v1.0/groups", Some(&json!({"displayName": "G"}))).await, 403);
+        assert_eq!(
+            status(
+                client,
+                Method::POST,
+                "/v1.0/roleManagement/directory/roleAssignments",
+                Some(&role)
+            )
+            .await,
+            403
+        );
+        assert_eq!(
+            status(
+                client,
+                Method::DELETE,
+                &format!("/v1.0/users/{}", member.id),
+                None
+            )
+            .await,
+            403
+        );
+        assert_eq!(
+            status(
+                client,
+                Method::POST,
+                "/v1.0/groups",
+                Some(&json!({"displayName": "G"}))
+            )
+            .await,
+            403
+        );
     }
-    assert!(app.admin.user(&member.id).await.is_ok(), "nothing was deleted");
-    assert_eq!(app.admin.get("/v1.0/groups").await.expect("groups")["value"], json!([]));
+    assert!(
+        app.admin.user(&member.id).await.is_ok(),
+        "nothing was deleted"
+    );
+    assert_eq!(
+        app.admin.get("/v1.0/groups").await.expect("groups")["value"],
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -131,15 +284,34 @@ async fn nobody_may_issue_or_delete_a_pass_for_themselves() {
         ("auth", Role::AuthenticationAdministrator),
     ] {
         let (user, client) = app.signed_in(alias, &[role]).await;
-        let path = format!("/v1.0/users/{}/authentication/temporaryAccessPassMethods", user.id);
-        assert_eq!(status(&client, Method::POST, &path, Some(&json!({}))).await, 403, "{role:?}");
+        let path = format!(
+            "/v1.0/users/{}/authentication/temporaryAccessPassMethods",
+            user.id
+        );
+        assert_eq!(
+            status(&client, Method::POST, &path, Some(&json!({}))).await,
+            403,
+            "{role:?}"
+        );
         let own = app.admin.list_taps(&user.upn).await.expect("list");
-        let id = own["value"][0]["id"].as_str().expect("the pass they signed in with");
-        assert_eq!(status(&client, Method::DELETE, &format!("{path}/{id}"), None).await, 403, "{role:?}");
+        let id = own["value"][0]["id"]
+            .as_str()
+            .expect("the pass they signed in with");
+        assert_eq!(
+            status(&client, Method::DELETE, &format!("{path}/{id}"), None).await,
+            403,
+            "{role:?}"
+        );
     }
     // Nor the bootstrap admin, by UPN.
-    let path = format!("/v1.0/users/{}/authentication/temporaryAccessPassMethods", app.admin_user.upn);
-    assert_eq!(status(&app.admin, Method::POST, &path, Some(&json!({}))).await, 403);
+    let path = format!(
+        "/v1.0/users/{}/authentication/temporaryAccessPassMethods",
+        app.admin_user.upn
+    );
+    assert_eq!(
+        status(&app.admin, Method::POST, &path, Some(&json!({}))).await,
+        403
+    );
 }
 
 #[tokio::test]
@@ -149,5 +321,8 @@ async fn an_unknown_user_is_404_only_to_those_who_could_see_it() {
     let path = "/v1.0/users/ghost@tapd.test/authentication/temporaryAccessPassMethods";
     assert_eq!(status(&app.admin, Method::GET, path, None).await, 404);
     assert_eq!(status(&plain, Method::GET, path, None).await, 403);
-    assert_eq!(status(&plain, Method::POST, path, Some(&json!({}))).await, 403);
+    assert_eq!(
+        status(&plain, Method::POST, path, Some(&json!({}))).await,
+        403
+    );
 }

@@ -32,7 +32,11 @@ impl Env {
     #[track_caller]
     fn ok(&self, args: &[&str]) -> String {
         let out = self.tapd(args);
-        assert!(out.status.success(), "tapd {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tapd {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).expect("utf-8")
     }
 }
@@ -47,10 +51,17 @@ fn free_port() -> u16 {
 fn wait_healthy(env: &Env, server: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if env.tapd(&["healthcheck", "--server", server]).status.success() {
+        if env
+            .tapd(&["healthcheck", "--server", server])
+            .status
+            .success()
+        {
             return;
         }
-        assert!(child.try_wait().expect("poll").is_none(), "tapd serve exited early");
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "tapd serve exited early"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("tapd serve did not become healthy");
@@ -67,7 +78,10 @@ fn line_after<'a>(text: &'a str, prefix: &str) -> &'a str {
 async fn the_binary_end_to_end() {
     let dir = std::env::temp_dir().join(format!("tapd-cli-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let env = Env { database_url: fresh_database_url().await, dir: dir.clone() };
+    let env = Env {
+        database_url: fresh_database_url().await,
+        dir: dir.clone(),
+    };
     let port = free_port();
     let server = format!("http://127.0.0.1:{port}");
     let stdout = std::fs::File::create(dir.join("serve.out")).expect("file");
@@ -83,22 +97,56 @@ async fn the_binary_end_to_end() {
         .expect("start tapd serve");
     wait_healthy(&env, &server, &mut child);
     let printed = std::fs::read_to_string(dir.join("serve.out")).expect("stdout");
-    assert_eq!(line_after(&printed, "First administrator:"), "admin@tapd.local");
+    assert_eq!(
+        line_after(&printed, "First administrator:"),
+        "admin@tapd.local"
+    );
     let mut codes = vec![line_after(&printed, "One-time Temporary Access Pass:").to_string()];
     check_private(&dir.join("data/keys/hmac.key"));
     check_private(&dir.join("data/keys/signing.pk8"));
 
-    env.ok(&["login", "--server", &server, "--user", "admin@tapd.local", "--secret", &codes[0]]);
+    env.ok(&[
+        "login",
+        "--server",
+        &server,
+        "--user",
+        "admin@tapd.local",
+        "--secret",
+        &codes[0],
+    ]);
     check_private(&dir.join("home/.config/tapd/login.json"));
-    env.ok(&["user", "add", "--upn", "alice@tapd.local", "--name", "Alice"]);
+    env.ok(&[
+        "user",
+        "add",
+        "--upn",
+        "alice@tapd.local",
+        "--name",
+        "Alice",
+    ]);
     assert!(env.ok(&["user", "list"]).contains("alice@tapd.local"));
-    let issued: Value = serde_json::from_str(&env.ok(&["tap", "new", "--user", "alice@tapd.local", "--once", "--lifetime", "120", "--json"])).expect("json");
-    let code = issued["temporaryAccessPass"].as_str().expect("code").to_string();
+    let issued: Value = serde_json::from_str(&env.ok(&[
+        "tap",
+        "new",
+        "--user",
+        "alice@tapd.local",
+        "--once",
+        "--lifetime",
+        "120",
+        "--json",
+    ]))
+    .expect("json");
+    let code = issued["temporaryAccessPass"]
+        .as_str()
+        .expect("code")
+        .to_string();
     codes.push(code.clone());
     assert_eq!(issued["lifetimeInMinutes"], 120);
 
     // Alice signs in as a curl user would.
-    let session = tapd_client::Client::new(&server).sign_in_tap("alice@tapd.local", &code).await.expect("alice signs in");
+    let session = tapd_client::Client::new(&server)
+        .sign_in_tap("alice@tapd.local", &code)
+        .await
+        .expect("alice signs in");
     assert!(session["access_token"].is_string());
     let shown = env.ok(&["tap", "get", "--user", "alice@tapd.local"]);
     assert!(shown.contains("OneTimeUsed"), "{shown}");
@@ -107,38 +155,119 @@ async fn the_binary_end_to_end() {
     let refused = env.tapd(&["policy", "set", "--min-lifetime", "5"]);
     assert!(!refused.status.success());
     let message = String::from_utf8_lossy(&refused.stderr);
-    assert!(message.contains("minimumLifetimeInMinutes"), "the server's message: {message}");
+    assert!(
+        message.contains("minimumLifetimeInMinutes"),
+        "the server's message: {message}"
+    );
     assert!(env.ok(&["policy", "set", "--length", "10"]).contains("10"));
 
-    env.ok(&["role", "assign", "--user", "alice@tapd.local", "--role", "Global Reader"]);
-    assert!(env.ok(&["role", "list", "--user", "alice@tapd.local"]).contains("Global Reader"));
+    env.ok(&[
+        "role",
+        "assign",
+        "--user",
+        "alice@tapd.local",
+        "--role",
+        "Global Reader",
+    ]);
+    assert!(
+        env.ok(&["role", "list", "--user", "alice@tapd.local"])
+            .contains("Global Reader")
+    );
     env.ok(&["group", "add", "--name", "Onboarding"]);
-    assert!(env.ok(&["audit"]).contains("Admin registered temporary access pass method for user"));
-    assert!(env.ok(&["audit", "--sign-ins"]).contains("alice@tapd.local"));
+    assert!(
+        env.ok(&["audit"])
+            .contains("Admin registered temporary access pass method for user")
+    );
+    assert!(
+        env.ok(&["audit", "--sign-ins"])
+            .contains("alice@tapd.local")
+    );
     env.ok(&["tap", "remove", "--user", "alice@tapd.local"]);
-    assert!(env.ok(&["tap", "get", "--user", "alice@tapd.local"]).contains("holds no Temporary Access Pass"));
+    assert!(
+        env.ok(&["tap", "get", "--user", "alice@tapd.local"])
+            .contains("holds no Temporary Access Pass")
+    );
 
-    let app: Value = serde_json::from_str(&env.ok(&["app", "create", "--name", "ci", "--permission", "Policy.Read.All", "--json"])).expect("json");
+    let app: Value = serde_json::from_str(&env.ok(&[
+        "app",
+        "create",
+        "--name",
+        "ci",
+        "--permission",
+        "Policy.Read.All",
+        "--json",
+    ]))
+    .expect("json");
     let token = tapd_client::Client::new(&server)
-        .client_credentials(app["client_id"].as_str().expect("id"), app["client_secret"].as_str().expect("secret"))
+        .client_credentials(
+            app["client_id"].as_str().expect("id"),
+            app["client_secret"].as_str().expect("secret"),
+        )
         .await
         .expect("client credentials");
-    let policy = env.ok(&["policy", "get", "--json", "--token", token["access_token"].as_str().expect("token")]);
+    let policy = env.ok(&[
+        "policy",
+        "get",
+        "--json",
+        "--token",
+        token["access_token"].as_str().expect("token"),
+    ]);
     assert!(policy.contains("\"defaultLength\": 10"), "{policy}");
-    assert!(!env.tapd(&["app", "create", "--name", "x", "--permission", "Everything.All"]).status.success());
+    assert!(
+        !env.tapd(&[
+            "app",
+            "create",
+            "--name",
+            "x",
+            "--permission",
+            "Everything.All"
+        ])
+        .status
+        .success()
+    );
 
     let recovered = env.ok(&["recover", "--upn", "admin@tapd.local"]);
-    let fresh = line_after(&recovered, "One-time Temporary Access Pass for admin@tapd.local:").to_string();
+    let fresh = line_after(
+        &recovered,
+        "One-time Temporary Access Pass for admin@tapd.local:",
+    )
+    .to_string();
     codes.push(fresh.clone());
-    env.ok(&["login", "--server", &server, "--user", "admin@tapd.local", "--secret", &fresh]);
-    let again = env.tapd(&["login", "--server", &server, "--user", "admin@tapd.local", "--secret", &fresh]);
+    env.ok(&[
+        "login",
+        "--server",
+        &server,
+        "--user",
+        "admin@tapd.local",
+        "--secret",
+        &fresh,
+    ]);
+    let again = env.tapd(&[
+        "login",
+        "--server",
+        &server,
+        "--user",
+        "admin@tapd.local",
+        "--secret",
+        &fresh,
+    ]);
     assert!(!again.status.success(), "a recovery pass is one-time");
 
-    let unreachable = env.tapd(&["user", "list", "--server", "http://127.0.0.1:1", "--token", "x"]);
+    let unreachable = env.tapd(&[
+        "user",
+        "list",
+        "--server",
+        "http://127.0.0.1:1",
+        "--token",
+        "x",
+    ]);
     assert!(!unreachable.status.success());
 
     // Graceful stop on SIGTERM.
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
@@ -160,7 +289,10 @@ fn check_private(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).expect("exists").permissions().mode();
+        let mode = std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "{} is private", path.display());
     }
 }

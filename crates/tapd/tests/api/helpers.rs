@@ -60,7 +60,9 @@ impl TestApp {
     }
 
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let store = Store::connect(&fresh_database_url().await).await.expect("store");
+        let store = Store::connect(&fresh_database_url().await)
+            .await
+            .expect("store");
         let keys = Keys::generate();
         let clock = Arc::new(ManualClock::new(t0()));
         let first = ops::bootstrap(&store, &keys, DOMAIN, t0())
@@ -82,9 +84,16 @@ impl TestApp {
             .await
             .expect("the bootstrap pass signs in");
         // Then a password, so that tests can sign the admin in again after moving the clock.
-        let mut record = store.find_user(&first.upn).await.expect("find").expect("admin");
+        let mut record = store
+            .find_user(&first.upn)
+            .await
+            .expect("find")
+            .expect("admin");
         record.password_hash = Some(tapd_server::secrets::hash_password(ADMIN_PASSWORD));
-        store.update_user(&record).await.expect("set the admin's password");
+        store
+            .update_user(&record)
+            .await
+            .expect("set the admin's password");
         let session = anon
             .sign_in_password(&first.upn, ADMIN_PASSWORD)
             .await
@@ -144,7 +153,10 @@ impl TestApp {
 
     /// A multi-use pass issued by the bootstrap admin; returns the code.
     pub async fn issue(&self, user: &str, body: Value) -> Value {
-        self.admin.create_tap(user, &body).await.expect("issue a pass")
+        self.admin
+            .create_tap(user, &body)
+            .await
+            .expect("issue a pass")
     }
 
     /// Signs `user` in with a fresh pass and returns a client holding the token.
@@ -152,7 +164,10 @@ impl TestApp {
         let pass = self.issue(&user.upn, json!({})).await;
         let session = self
             .anon
-            .sign_in_tap(&user.upn, pass["temporaryAccessPass"].as_str().expect("code"))
+            .sign_in_tap(
+                &user.upn,
+                pass["temporaryAccessPass"].as_str().expect("code"),
+            )
             .await
             .expect("sign in");
         self.anon.clone().with_token(token_of(&session))
@@ -203,7 +218,11 @@ pub fn status_of<T: std::fmt::Debug>(result: Result<T, ClientError>) -> u16 {
 #[track_caller]
 pub fn error_of<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (u16, String, String) {
     match result {
-        Err(ClientError::Api { status, code, message }) => (status.as_u16(), code, message),
+        Err(ClientError::Api {
+            status,
+            code,
+            message,
+        }) => (status.as_u16(), code, message),
         other => panic!("expected an API error, got {other:?}"),
     }
 }

@@ -9,7 +9,10 @@ use crate::helpers::{TestApp, error_of};
 async fn a_fresh_install_has_the_default_policy() {
     let app = TestApp::spawn().await;
     let p = app.policy().await;
-    assert_eq!(p["@odata.type"], "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration");
+    assert_eq!(
+        p["@odata.type"],
+        "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
+    );
     assert_eq!(p["id"], "TemporaryAccessPass");
     assert_eq!(p["state"], "enabled");
     assert_eq!(p["minimumLifetimeInMinutes"], 60);
@@ -17,7 +20,10 @@ async fn a_fresh_install_has_the_default_policy() {
     assert_eq!(p["defaultLifetimeInMinutes"], 60);
     assert_eq!(p["isUsableOnce"], false);
     assert_eq!(p["defaultLength"], 8);
-    assert_eq!(p["includeTargets"], json!([{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}]));
+    assert_eq!(
+        p["includeTargets"],
+        json!([{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}])
+    );
     assert_eq!(p["excludeTargets"], json!([]));
 }
 
@@ -62,7 +68,11 @@ async fn an_invalid_patch_is_refused_whole() {
         json!({"includeTargets": [{"targetType": "group", "id": "00000000-0000-0000-0000-000000000001"}]}),
     ] {
         let (status, code, message) = error_of(app.admin.patch_policy(&bad).await);
-        assert_eq!((status, code.as_str()), (400, "badRequest"), "{bad}: {message}");
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "badRequest"),
+            "{bad}: {message}"
+        );
         assert!(!message.is_empty());
         assert_eq!(app.policy().await, before, "{bad} changed nothing");
     }
@@ -120,6 +130,9 @@ async fn targets_include_groups_and_exclusion_wins() {
         .await
         .expect("exclude alice");
     let list = app.admin.list_taps(&alice.upn).await.expect("list");
-    assert_eq!(list["value"][0]["methodUsabilityReason"], "DisabledByPolicy");
+    assert_eq!(
+        list["value"][0]["methodUsabilityReason"],
+        "DisabledByPolicy"
+    );
     assert_eq!(list["value"][0]["isUsable"], false);
 }

@@ -10,13 +10,20 @@ use crate::helpers::{TestApp, claims, error_of, parse_time, status_of, t0, token
 async fn the_first_step_does_not_reveal_accounts() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
-    let unknown = app.anon.sign_in_start("nobody@tapd.test").await.expect("start");
+    let unknown = app
+        .anon
+        .sign_in_start("nobody@tapd.test")
+        .await
+        .expect("start");
     let password_only = app.anon.sign_in_start(&alice.upn).await.expect("start");
     assert_eq!(unknown["methods"], json!(["password"]));
     assert_eq!(unknown["methods"], password_only["methods"]);
     app.issue(&alice.upn, json!({})).await;
     let with_pass = app.anon.sign_in_start(&alice.upn).await.expect("start");
-    assert_eq!(with_pass["methods"], json!(["temporaryAccessPass", "password"]));
+    assert_eq!(
+        with_pass["methods"],
+        json!(["temporaryAccessPass", "password"])
+    );
     // The same generic refusal for an unknown user and a wrong code.
     let (_, _, unknown_msg) = error_of(app.anon.sign_in_tap("nobody@tapd.test", "ABCDEFGH").await);
     let (_, _, wrong_msg) = error_of(app.anon.sign_in_tap(&alice.upn, "ABCDEFGH").await);
@@ -29,9 +36,18 @@ async fn tap_tokens_carry_amr_and_expire_with_the_pass() {
     let alice = app.create_user("alice").await;
     // 60-minute pass starting now: the access token (60 min by default) and the refresh token
     // (24 h by default) both stop at the pass's end.
-    let pass = app.issue(&alice.upn, json!({"lifetimeInMinutes": 60})).await;
+    let pass = app
+        .issue(&alice.upn, json!({"lifetimeInMinutes": 60}))
+        .await;
     app.clock.advance(Duration::minutes(30));
-    let session = app.anon.sign_in_tap(&alice.upn, pass["temporaryAccessPass"].as_str().expect("code")).await.expect("sign in");
+    let session = app
+        .anon
+        .sign_in_tap(
+            &alice.upn,
+            pass["temporaryAccessPass"].as_str().expect("code"),
+        )
+        .await
+        .expect("sign in");
     let pass_end = t0() + Duration::minutes(60);
     let jwt = claims(&token_of(&session));
     assert_eq!(jwt["amr"], json!(["tap"]));
@@ -43,7 +59,11 @@ async fn tap_tokens_carry_amr_and_expire_with_the_pass() {
     let client = app.anon.clone().with_token(token_of(&session));
     client.get("/v1.0/me").await.expect("token works");
     app.clock.set(pass_end);
-    assert_eq!(status_of(client.get("/v1.0/me").await), 401, "dead with the pass");
+    assert_eq!(
+        status_of(client.get("/v1.0/me").await),
+        401,
+        "dead with the pass"
+    );
     let refresh = session["refresh_token"].as_str().expect("refresh");
     assert_eq!(error_of(app.anon.refresh(refresh).await).1, "invalid_grant");
 }
@@ -52,18 +72,45 @@ async fn tap_tokens_carry_amr_and_expire_with_the_pass() {
 async fn refresh_rotates_and_fails_once_the_pass_is_deleted() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
-    let pass = app.issue(&alice.upn, json!({"lifetimeInMinutes": 480})).await;
-    let session = app.anon.sign_in_tap(&alice.upn, pass["temporaryAccessPass"].as_str().expect("code")).await.expect("sign in");
-    let first_refresh = session["refresh_token"].as_str().expect("refresh").to_string();
+    let pass = app
+        .issue(&alice.upn, json!({"lifetimeInMinutes": 480}))
+        .await;
+    let session = app
+        .anon
+        .sign_in_tap(
+            &alice.upn,
+            pass["temporaryAccessPass"].as_str().expect("code"),
+        )
+        .await
+        .expect("sign in");
+    let first_refresh = session["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
     let renewed = app.anon.refresh(&first_refresh).await.expect("refresh");
     assert_eq!(claims(&token_of(&renewed))["amr"], json!(["tap"]));
-    assert_eq!(error_of(app.anon.refresh(&first_refresh).await).1, "invalid_grant", "each refresh token works once");
+    assert_eq!(
+        error_of(app.anon.refresh(&first_refresh).await).1,
+        "invalid_grant",
+        "each refresh token works once"
+    );
 
     let client = app.anon.clone().with_token(token_of(&renewed));
     client.get("/v1.0/me").await.expect("renewed token works");
-    app.admin.delete_tap(&alice.upn, pass["id"].as_str().expect("id")).await.expect("delete the pass");
-    assert_eq!(status_of(client.get("/v1.0/me").await), 401, "deleting the pass ends its sessions");
-    let (status, code, _) = error_of(app.anon.refresh(renewed["refresh_token"].as_str().expect("refresh")).await);
+    app.admin
+        .delete_tap(&alice.upn, pass["id"].as_str().expect("id"))
+        .await
+        .expect("delete the pass");
+    assert_eq!(
+        status_of(client.get("/v1.0/me").await),
+        401,
+        "deleting the pass ends its sessions"
+    );
+    let (status, code, _) = error_of(
+        app.anon
+            .refresh(renewed["refresh_token"].as_str().expect("refresh"))
+            .await,
+    );
     assert_eq!((status, code.as_str()), (400, "invalid_grant"));
 }
 
@@ -73,7 +120,10 @@ async fn a_one_time_pass_works_once() {
     let alice = app.create_user("alice").await;
     let pass = app.issue(&alice.upn, json!({"isUsableOnce": true})).await;
     let code = pass["temporaryAccessPass"].as_str().expect("code");
-    app.anon.sign_in_tap(&alice.upn, code).await.expect("first use");
+    app.anon
+        .sign_in_tap(&alice.upn, code)
+        .await
+        .expect("first use");
     let (status, _, message) = error_of(app.anon.sign_in_tap(&alice.upn, code).await);
     assert_eq!(status, 401);
     assert!(message.contains("has been used"), "{message}");
@@ -86,7 +136,10 @@ async fn fifty_concurrent_sign_ins_with_a_one_time_pass_give_exactly_one_session
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
     let pass = app.issue(&alice.upn, json!({"isUsableOnce": true})).await;
-    let code = pass["temporaryAccessPass"].as_str().expect("code").to_string();
+    let code = pass["temporaryAccessPass"]
+        .as_str()
+        .expect("code")
+        .to_string();
     let attempts: Vec<_> = (0..50)
         .map(|_| {
             let (client, upn, code) = (app.anon.clone(), alice.upn.clone(), code.clone());
@@ -110,17 +163,35 @@ async fn ten_wrong_codes_lock_the_pass() {
     let pass = app.issue(&alice.upn, json!({})).await;
     let code = pass["temporaryAccessPass"].as_str().expect("code");
     for _ in 0..9 {
-        app.anon.sign_in_tap(&alice.upn, "WRONGCODE").await.expect_err("wrong");
+        app.anon
+            .sign_in_tap(&alice.upn, "WRONGCODE")
+            .await
+            .expect_err("wrong");
     }
-    app.anon.sign_in_tap(&alice.upn, code).await.expect("nine failures don't lock, and success resets the count");
+    app.anon
+        .sign_in_tap(&alice.upn, code)
+        .await
+        .expect("nine failures don't lock, and success resets the count");
     for _ in 0..10 {
-        app.anon.sign_in_tap(&alice.upn, "WRONGCODE").await.expect_err("wrong");
+        app.anon
+            .sign_in_tap(&alice.upn, "WRONGCODE")
+            .await
+            .expect_err("wrong");
     }
     let (_, _, message) = error_of(app.anon.sign_in_tap(&alice.upn, code).await);
     assert!(message.contains("locked"), "{message}");
-    assert_eq!(app.admin.list_taps(&alice.upn).await.expect("list")["value"][0]["methodUsabilityReason"], "Locked");
+    assert_eq!(
+        app.admin.list_taps(&alice.upn).await.expect("list")["value"][0]["methodUsabilityReason"],
+        "Locked"
+    );
     let fresh = app.issue(&alice.upn, json!({})).await;
-    app.anon.sign_in_tap(&alice.upn, fresh["temporaryAccessPass"].as_str().expect("code")).await.expect("a new pass works");
+    app.anon
+        .sign_in_tap(
+            &alice.upn,
+            fresh["temporaryAccessPass"].as_str().expect("code"),
+        )
+        .await
+        .expect("a new pass works");
 }
 
 #[tokio::test]
@@ -129,14 +200,27 @@ async fn every_attempt_is_audited_without_the_code() {
     let alice = app.create_user("alice").await;
     let pass = app.issue(&alice.upn, json!({})).await;
     let code = pass["temporaryAccessPass"].as_str().expect("code");
-    app.anon.sign_in_tap(&alice.upn, "WRONGCODE").await.expect_err("wrong");
+    app.anon
+        .sign_in_tap(&alice.upn, "WRONGCODE")
+        .await
+        .expect_err("wrong");
     app.anon.sign_in_tap(&alice.upn, code).await.expect("right");
-    let log = app.admin.get("/v1.0/auditLogs/signIns?$top=2").await.expect("sign-ins");
+    let log = app
+        .admin
+        .get("/v1.0/auditLogs/signIns?$top=2")
+        .await
+        .expect("sign-ins");
     let entries = log["value"].as_array().expect("array");
-    assert_eq!(entries[0]["status"]["errorCode"], 0, "newest first: the success");
+    assert_eq!(
+        entries[0]["status"]["errorCode"], 0,
+        "newest first: the success"
+    );
     assert_eq!(entries[1]["status"]["failureReason"], "Wrong code");
     assert_eq!(entries[1]["userPrincipalName"], alice.upn);
-    assert!(log["@odata.nextLink"].is_string(), "there are older entries");
+    assert!(
+        log["@odata.nextLink"].is_string(),
+        "there are older entries"
+    );
     assert!(!log.to_string().contains(code));
 }
 
@@ -145,25 +229,53 @@ async fn password_sign_in_keeps_working_beside_a_pass() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
     app.issue(&alice.upn, json!({})).await;
-    let session = app.anon.sign_in_password(&alice.upn, "correct horse battery").await.expect("password");
+    let session = app
+        .anon
+        .sign_in_password(&alice.upn, "correct horse battery")
+        .await
+        .expect("password");
     let jwt = claims(&token_of(&session));
     assert_eq!(jwt["amr"], json!(["pwd"]));
     assert_eq!(jwt["exp"], (t0() + Duration::minutes(60)).unix_timestamp());
-    assert_eq!(status_of(app.anon.sign_in_password(&alice.upn, "wrong horse").await), 401);
-    assert_eq!(status_of(app.anon.sign_in_password("nobody@tapd.test", "wrong horse").await), 401);
+    assert_eq!(
+        status_of(app.anon.sign_in_password(&alice.upn, "wrong horse").await),
+        401
+    );
+    assert_eq!(
+        status_of(
+            app.anon
+                .sign_in_password("nobody@tapd.test", "wrong horse")
+                .await
+        ),
+        401
+    );
 }
 
 #[tokio::test]
 async fn client_credentials_give_an_app_token() {
     let app = TestApp::spawn().await;
-    let created = tapd_server::ops::create_app(&app.store, "script", &[Permission::PolicyReadAll], t0()).await.expect("app");
-    let token = app.anon.client_credentials(&created.client_id.to_string(), &created.client_secret).await.expect("token");
+    let created =
+        tapd_server::ops::create_app(&app.store, "script", &[Permission::PolicyReadAll], t0())
+            .await
+            .expect("app");
+    let token = app
+        .anon
+        .client_credentials(&created.client_id.to_string(), &created.client_secret)
+        .await
+        .expect("token");
     assert_eq!(token["token_type"], "Bearer");
     assert_eq!(token["expires_in"], 3600);
-    assert_eq!(claims(&token_of(&token))["roles"], json!(["Policy.Read.All"]));
+    assert_eq!(
+        claims(&token_of(&token))["roles"],
+        json!(["Policy.Read.All"])
+    );
     let client = app.anon.clone().with_token(token_of(&token));
     client.policy().await.expect("the app reads the policy");
-    let (status, code, _) = error_of(app.anon.client_credentials(&created.client_id.to_string(), "not the secret").await);
+    let (status, code, _) = error_of(
+        app.anon
+            .client_credentials(&created.client_id.to_string(), "not the secret")
+            .await,
+    );
     assert_eq!((status, code.as_str()), (401, "invalid_client"));
 }
 
@@ -172,7 +284,9 @@ async fn a_client_that_hammers_sign_in_is_slowed_down() {
     let app = TestApp::spawn_with(|c| c.signin_rate_per_sec = 1).await;
     let mut statuses = Vec::new();
     for _ in 0..15 {
-        statuses.push(status_of(app.anon.sign_in_tap("nobody@tapd.test", "ABCDEFGH").await));
+        statuses.push(status_of(
+            app.anon.sign_in_tap("nobody@tapd.test", "ABCDEFGH").await,
+        ));
     }
     assert!(statuses.contains(&429), "{statuses:?}");
 }
