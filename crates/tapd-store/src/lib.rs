@@ -2,6 +2,7 @@
 //! PostgreSQL through `sqlx::Any`. The SQL stays portable (`$n` placeholders, TEXT ids, BIGINT
 //! microsecond times, BIGINT 0/1 flags) so each query is written once; only migrations differ.
 
+mod batch;
 mod rows;
 
 use std::str::FromStr;
@@ -54,6 +55,8 @@ const TAP_POLICY_ID: &str = "TemporaryAccessPass";
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// The group-commit writers of the sign-in path.
+    sign_ins: batch::Queue,
 }
 
 pub(crate) fn micros(t: OffsetDateTime) -> i64 {
@@ -114,11 +117,31 @@ impl Store {
             Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Dialect::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Database(e.into()))?;
-        Ok(Store { pool, dialect })
+        // PostgreSQL's migrator holds an advisory lock. SQLite's has no lock: a process that
+        // raced another through the same migration fails it ("already exists") once the other
+        // commits, and a second run then finds it applied.
+        let mut attempt = 0;
+        loop {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                Err(_) if dialect == Dialect::Sqlite && attempt < 20 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(StoreError::Database(e.into())),
+            }
+        }
+        // SQLite has one writer at a time; PostgreSQL overlaps a few batches' round trips.
+        let writers = match dialect {
+            Dialect::Sqlite => 1,
+            Dialect::Postgres => 4,
+        };
+        let sign_ins = batch::start(pool.clone(), writers);
+        Ok(Store {
+            pool,
+            dialect,
+            sign_ins,
+        })
     }
 
     /// Creates an empty PostgreSQL database `name` on the server `server_url` names and returns
@@ -185,19 +208,15 @@ impl Store {
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO tenant (id, default_domain, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO tenant (slot, id, default_domain, created_at) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (slot) DO NOTHING",
         )
         .bind(tenant.id.to_string())
         .bind(&tenant.default_domain)
         .bind(micros(tenant.created_at))
         .execute(&mut *tx)
         .await?;
-        let existing: i64 = sqlx::query("SELECT COUNT(*) FROM tenant")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        if inserted.rows_affected() != 1 || existing != 1 {
+        if inserted.rows_affected() != 1 {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -577,10 +596,11 @@ impl Store {
         })
     }
 
-    /// Completes a TAP sign-in in one transaction: consumes the pass (a one-time pass only if
-    /// still unused, so exactly one of any number of concurrent attempts wins; a pass locked
-    /// meanwhile is refused), resets the failure count, stores the refresh token and the audit
-    /// record. Returns false, writing nothing, when the pass was no longer usable.
+    /// Completes a TAP sign-in: consumes the pass (a one-time pass only if still unused, so
+    /// exactly one of any number of concurrent attempts wins; a pass locked meanwhile is
+    /// refused), resets the failure count, stores the refresh token and the audit record — all
+    /// or nothing, durably, committed together with other sign-ins waiting at the same moment.
+    /// Returns false, writing nothing, when the pass was no longer usable.
     pub async fn complete_tap_sign_in(
         &self,
         pass: &TapPass,
@@ -588,51 +608,36 @@ impl Store {
         refresh: &RefreshToken,
         audit: &AuditRecord,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let consumed = if pass.is_usable_once {
-            sqlx::query(
-                "UPDATE taps SET used_at = $1, failed_attempts = 0 WHERE id = $2 \
-                 AND used_at IS NULL AND failed_attempts < $3",
-            )
-            .bind(micros(now))
-            .bind(pass.id.to_string())
-            .bind(tapd_core::MAX_FAILED_ATTEMPTS as i64)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1
-        } else if pass.failed_attempts > 0 {
-            sqlx::query(
-                "UPDATE taps SET failed_attempts = 0 WHERE id = $1 AND failed_attempts < $2",
-            )
-            .bind(pass.id.to_string())
-            .bind(tapd_core::MAX_FAILED_ATTEMPTS as i64)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1
-        } else {
-            true
-        };
-        if !consumed {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        insert_refresh(&mut tx, refresh).await?;
-        insert_audit(&mut tx, "sign_ins", audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.enqueue(Some(pass.clone()), now, refresh, audit).await
     }
 
     // ----- sessions (refresh tokens) -----
 
     /// Stores a refresh token and the sign-in audit record together.
     pub async fn open_session(&self, refresh: &RefreshToken, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_refresh(&mut tx, refresh).await?;
-        insert_audit(&mut tx, "sign_ins", audit).await?;
-        tx.commit().await?;
-        Ok(())
+        self.enqueue(None, audit.at, refresh, audit)
+            .await
+            .map(|_| ())
+    }
+
+    async fn enqueue(
+        &self,
+        pass: Option<TapPass>,
+        now: OffsetDateTime,
+        refresh: &RefreshToken,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = batch::Job {
+            pass,
+            now,
+            refresh: refresh.clone(),
+            audit: audit.clone(),
+            reply,
+        };
+        let gone = || StoreError::Corrupt("the sign-in writer has stopped".into());
+        self.sign_ins.send(job).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     /// Takes a refresh token out (rotation: each is used once). A token whose pass is gone is
@@ -771,7 +776,7 @@ impl Store {
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 async fn put_policy(tx: &mut Tx<'_>, policy: &TapPolicy, now: OffsetDateTime) -> Result<()> {
     let body = serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -821,7 +826,7 @@ async fn insert_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<()> {
     }
 }
 
-async fn insert_refresh(tx: &mut Tx<'_>, r: &RefreshToken) -> Result<()> {
+pub(crate) async fn insert_refresh(tx: &mut Tx<'_>, r: &RefreshToken) -> Result<()> {
     sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, user_id, tap_id, amr, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -837,7 +842,7 @@ async fn insert_refresh(tx: &mut Tx<'_>, r: &RefreshToken) -> Result<()> {
     Ok(())
 }
 
-async fn insert_audit(tx: &mut Tx<'_>, table: &str, a: &AuditRecord) -> Result<()> {
+pub(crate) async fn insert_audit(tx: &mut Tx<'_>, table: &str, a: &AuditRecord) -> Result<()> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO {table} (id, at, body) VALUES ($1, $2, $3)"
     )))

@@ -1,6 +1,8 @@
 -- tapd schema, PostgreSQL dialect. Times are Unix microseconds (BIGINT), flags INTEGER 0/1, ids TEXT.
+-- One row: `slot` is always 1, so replicas racing through their first start create it once.
 CREATE TABLE tenant (
-    id TEXT PRIMARY KEY,
+    slot BIGINT PRIMARY KEY,
+    id TEXT NOT NULL,
     default_domain TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );

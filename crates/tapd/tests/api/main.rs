@@ -9,5 +9,6 @@ mod directory;
 mod helpers;
 mod passes;
 mod policy;
+mod replicas;
 mod secrets;
 mod signin;
