@@ -192,6 +192,15 @@ impl TapPolicy {
     /// Whether a user may sign in with a TAP under this policy: the policy is enabled, the user
     /// is included (directly, through one of `group_ids`, or by `all_users`) and not excluded.
     /// Exclusion wins, so excluding `all_users` shuts everyone out.
+    /// Whether scope depends on group membership beyond `all_users`: when it doesn't, a caller
+    /// can skip looking the user's groups up.
+    pub fn needs_groups(&self) -> bool {
+        self.include_targets
+            .iter()
+            .chain(&self.exclude_targets)
+            .any(|t| t.target_type == TargetType::Group && !t.id.eq_ignore_ascii_case(ALL_USERS))
+    }
+
     pub fn in_scope(&self, user_id: &str, group_ids: &[String]) -> bool {
         let listed =
             |targets: &[PolicyTarget]| targets.iter().any(|t| t.matches(user_id, group_ids));

@@ -101,8 +101,7 @@ pub async fn recover(
     )
     .await?;
     let policy = store.policy().await?;
-    let groups = store.groups_of(user.id).await?;
-    let reason = pass.usability(&policy, policy.in_scope(&user.id.to_string(), &groups), now);
+    let reason = pass.usability(&policy, store.in_scope(&policy, user.id).await?, now);
     Ok(Recovery {
         code,
         pass,
@@ -141,11 +140,18 @@ async fn issue_one_time(
         used_at: None,
         failed_attempts: 0,
     };
-    store.replace_tap(&pass, &keys.hash_code(&code)).await?;
-    operator_audit(store, now, "Operator registered temporary access pass method for user", "Add", vec![json!({
-        "id": user.id, "displayName": user.display_name, "type": "User", "userPrincipalName": user.upn,
-    })], why)
-    .await?;
+    let record = operator_record(
+        now,
+        "Operator registered temporary access pass method for user",
+        "Add",
+        vec![json!({
+            "id": user.id, "displayName": user.display_name, "type": "User", "userPrincipalName": user.upn,
+        })],
+        why,
+    );
+    store
+        .replace_tap(&pass, &keys.hash_code(&code), &record)
+        .await?;
     Ok((code, pass))
 }
 
@@ -180,8 +186,7 @@ pub async fn create_app(
         created_at: now,
     };
     store.create_app(&app).await?;
-    operator_audit(
-        store,
+    let record = operator_record(
         now,
         "Add application",
         "Add",
@@ -194,22 +199,22 @@ pub async fn create_app(
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
-    )
-    .await?;
+    );
+    store.audit(AuditKind::DirectoryAudit, &record).await?;
     Ok(NewApp {
         client_id: app.client_id,
         client_secret: secret,
     })
 }
 
-async fn operator_audit(
-    store: &Store,
+/// A change made from the command line, as a `directoryAudit` record.
+fn operator_record(
     at: OffsetDateTime,
     activity: &str,
     operation: &str,
     targets: Vec<serde_json::Value>,
     detail: &str,
-) -> anyhow::Result<()> {
+) -> AuditRecord {
     let id = Uuid::new_v4();
     let body = json!({
         "id": id,
@@ -225,8 +230,5 @@ async fn operator_audit(
         "targetResources": targets,
         "additionalDetails": [{"key": "detail", "value": detail}],
     });
-    store
-        .audit(AuditKind::DirectoryAudit, &AuditRecord { id, at, body })
-        .await?;
-    Ok(())
+    AuditRecord { id, at, body }
 }

@@ -106,8 +106,7 @@ async fn usability(
     pass: &TapPass,
 ) -> ApiResult<UsabilityReason> {
     let policy = state.store.policy().await?;
-    let groups = state.store.groups_of(user.id).await?;
-    let in_scope = policy.in_scope(&user.id.to_string(), &groups);
+    let in_scope = state.store.in_scope(&policy, user.id).await?;
     Ok(pass.usability(&policy, in_scope, state.now()))
 }
 
@@ -167,11 +166,7 @@ async fn audit_failure(
     reason: &str,
 ) {
     let record = sign_in_record(state.now(), username, user, method, ip, Some(reason));
-    if let Err(e) = state
-        .store
-        .audit(tapd_store::AuditKind::SignIn, &record)
-        .await
-    {
+    if let Err(e) = state.store.audit_sign_in_failure(&record).await {
         tracing::error!(request_id = %current_request_id(), error = %e, "could not audit a failed sign-in");
     }
 }
@@ -254,12 +249,12 @@ async fn tap_sign_in(
     check_rate(&state, ip)?;
     let username = req.username.trim();
     const METHOD: &str = "Temporary Access Pass";
-    let user = state
+    let found = state
         .store
-        .find_user(username)
+        .user_with_tap(username)
         .await?
-        .filter(|u| u.account_enabled && !u.is_external);
-    let Some(user) = user else {
+        .filter(|(u, _)| u.account_enabled && !u.is_external);
+    let Some((user, tap)) = found else {
         audit_failure(
             &state,
             username,
@@ -271,7 +266,7 @@ async fn tap_sign_in(
         .await;
         return Err(refusal(WRONG_CODE));
     };
-    let Some((pass, secret)) = state.store.tap_of(user.id).await? else {
+    let Some((pass, secret)) = tap else {
         audit_failure(
             &state,
             username,
@@ -297,8 +292,15 @@ async fn tap_sign_in(
         return Err(refusal(reason_message(reason)));
     }
     if !state.keys.verify_code(&secret, req.code.trim()) {
-        let failures = state.store.record_tap_failure(pass.id).await?;
-        audit_failure(&state, username, Some(&user), METHOD, ip, "Wrong code").await;
+        let record = sign_in_record(
+            state.now(),
+            username,
+            Some(&user),
+            METHOD,
+            ip,
+            Some("Wrong code"),
+        );
+        let failures = state.store.record_tap_failure(pass.id, &record).await?;
         if failures >= tapd_core::MAX_FAILED_ATTEMPTS {
             return Err(refusal(reason_message(UsabilityReason::Locked)));
         }

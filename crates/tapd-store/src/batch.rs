@@ -16,12 +16,33 @@ use tapd_core::TapPass;
 /// Largest number of sign-ins committed together.
 const MAX_BATCH: usize = 128;
 
+/// One sign-in attempt's writes.
 pub(crate) struct Job {
-    pub pass: Option<TapPass>,
-    pub now: OffsetDateTime,
-    pub refresh: RefreshToken,
+    pub write: Write,
+    /// The `signIn` audit record, written whatever the outcome.
     pub audit: AuditRecord,
-    pub reply: oneshot::Sender<Result<bool>>,
+    pub reply: oneshot::Sender<Result<Outcome>>,
+}
+
+pub(crate) enum Write {
+    /// A success: consume the pass if any (gating the rest), then store the refresh token.
+    Session {
+        pass: Option<TapPass>,
+        now: OffsetDateTime,
+        refresh: RefreshToken,
+    },
+    /// A wrong code: count it against the pass.
+    WrongCode { pass: uuid::Uuid },
+    /// Any other failure: the audit record alone.
+    AuditOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// False when the pass could no longer be consumed; nothing else was written.
+    pub accepted: bool,
+    /// The pass's consecutive wrong codes after a `WrongCode`.
+    pub failures: u32,
 }
 
 pub(crate) type Queue = mpsc::Sender<Job>;
@@ -58,8 +79,8 @@ pub(crate) fn start(pool: sqlx::AnyPool, workers: usize) -> Queue {
 async fn commit(pool: &sqlx::AnyPool, jobs: Vec<Job>) {
     match write(pool, &jobs).await {
         Ok(outcomes) => {
-            for (job, ok) in jobs.into_iter().zip(outcomes) {
-                let _ = job.reply.send(Ok(ok));
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                let _ = job.reply.send(Ok(outcome));
             }
         }
         Err(e) => {
@@ -74,19 +95,42 @@ async fn commit(pool: &sqlx::AnyPool, jobs: Vec<Job>) {
     }
 }
 
-async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<bool>> {
+async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
     let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let consumed = match &job.pass {
-            None => true,
-            Some(pass) => consume(&mut tx, pass, job.now).await?,
+        let mut outcome = Outcome {
+            accepted: true,
+            failures: 0,
         };
-        if consumed {
-            crate::insert_refresh(&mut tx, &job.refresh).await?;
+        match &job.write {
+            Write::Session { pass, now, refresh } => {
+                if let Some(pass) = pass {
+                    outcome.accepted = consume(&mut tx, pass, *now).await?;
+                }
+                if outcome.accepted {
+                    crate::insert_refresh(&mut tx, refresh).await?;
+                }
+            }
+            Write::WrongCode { pass } => {
+                let row = sqlx::query(
+                    "UPDATE taps SET failed_attempts = failed_attempts + 1 WHERE id = $1 \
+                     RETURNING failed_attempts",
+                )
+                .bind(pass.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(row) = row {
+                    use sqlx::Row;
+                    outcome.failures = row.try_get::<i64, _>(0)? as u32;
+                }
+            }
+            Write::AuditOnly => {}
+        }
+        if outcome.accepted {
             crate::insert_audit(&mut tx, "sign_ins", &job.audit).await?;
         }
-        outcomes.push(consumed);
+        outcomes.push(outcome);
     }
     tx.commit().await?;
     Ok(outcomes)

@@ -259,9 +259,11 @@ impl Store {
 
     // ----- users -----
 
-    pub async fn create_user(&self, user: &UserRecord) -> Result<()> {
+    /// Creates a user, with its audit record, in one transaction.
+    pub async fn create_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         insert_user(&mut tx, user).await?;
+        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -519,8 +521,14 @@ impl Store {
 
     // ----- temporary access passes -----
 
-    /// Stores a new pass for its user, replacing (deleting) any pass the user had, in one step.
-    pub async fn replace_tap(&self, pass: &TapPass, secret: &StoredSecret) -> Result<()> {
+    /// Stores a new pass for its user, replacing (deleting) any pass the user had, with its
+    /// audit record, in one transaction.
+    pub async fn replace_tap(
+        &self,
+        pass: &TapPass,
+        secret: &StoredSecret,
+        audit: &AuditRecord,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM taps WHERE user_id = $1")
             .bind(pass.user_id.to_string())
@@ -542,8 +550,51 @@ impl Store {
         .bind(secret.hash.clone())
         .execute(&mut *tx)
         .await?;
+        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Whether the policy lets this user sign in with a pass (SPEC §3), reading the user's
+    /// groups only when the policy names groups.
+    pub async fn in_scope(&self, policy: &TapPolicy, user: Uuid) -> Result<bool> {
+        let groups = if policy.needs_groups() {
+            self.groups_of(user).await?
+        } else {
+            Vec::new()
+        };
+        Ok(policy.in_scope(&user.to_string(), &groups))
+    }
+
+    /// A user found by UPN together with their pass, in one query: the sign-in path's read.
+    pub async fn user_with_tap(
+        &self,
+        upn: &str,
+    ) -> Result<Option<(UserRecord, Option<(TapPass, StoredSecret)>)>> {
+        let user_columns: Vec<String> = USER_COLUMNS
+            .split(',')
+            .map(|c| format!("u.{}", c.trim()))
+            .collect();
+        let tap_columns: Vec<String> = TAP_COLUMNS
+            .split(',')
+            .map(|c| format!("t.{}", c.trim()))
+            .collect();
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {}, {} FROM users u LEFT JOIN taps t ON t.user_id = u.id WHERE u.upn_lower = $1",
+            user_columns.join(", "),
+            tap_columns.join(", ")
+        )))
+        .bind(upn.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user = UserRecord::from_row(&row)?;
+        let offset = USER_COLUMNS.split(',').count();
+        let tap = match row.try_get::<Option<String>, _>(offset)? {
+            Some(_) => Some(tap_from_row_at(&row, offset)?),
+            None => None,
+        };
+        Ok(Some((user, tap)))
     }
 
     /// The user's pass (with its stored hash), if any.
@@ -581,21 +632,6 @@ impl Store {
         Ok(res.rows_affected() == 1)
     }
 
-    /// Counts a wrong code against the pass; returns the new count.
-    pub async fn record_tap_failure(&self, id: Uuid) -> Result<u32> {
-        let row = sqlx::query(
-            "UPDATE taps SET failed_attempts = failed_attempts + 1 WHERE id = $1 \
-             RETURNING failed_attempts",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match row {
-            Some(r) => r.try_get::<i64, _>(0)? as u32,
-            None => 0,
-        })
-    }
-
     /// Completes a TAP sign-in: consumes the pass (a one-time pass only if still unused, so
     /// exactly one of any number of concurrent attempts wins; a pass locked meanwhile is
     /// refused), resets the failure count, stores the refresh token and the audit record — all
@@ -608,30 +644,47 @@ impl Store {
         refresh: &RefreshToken,
         audit: &AuditRecord,
     ) -> Result<bool> {
-        self.enqueue(Some(pass.clone()), now, refresh, audit).await
+        let write = batch::Write::Session {
+            pass: Some(pass.clone()),
+            now,
+            refresh: refresh.clone(),
+        };
+        Ok(self.sign_in_write(write, audit).await?.accepted)
+    }
+
+    /// Counts a wrong code against the pass and audits the attempt; returns the new count.
+    pub async fn record_tap_failure(&self, pass: Uuid, audit: &AuditRecord) -> Result<u32> {
+        let write = batch::Write::WrongCode { pass };
+        Ok(self.sign_in_write(write, audit).await?.failures)
+    }
+
+    /// Audits a failed sign-in attempt.
+    pub async fn audit_sign_in_failure(&self, audit: &AuditRecord) -> Result<()> {
+        self.sign_in_write(batch::Write::AuditOnly, audit)
+            .await
+            .map(|_| ())
     }
 
     // ----- sessions (refresh tokens) -----
 
     /// Stores a refresh token and the sign-in audit record together.
     pub async fn open_session(&self, refresh: &RefreshToken, audit: &AuditRecord) -> Result<()> {
-        self.enqueue(None, audit.at, refresh, audit)
-            .await
-            .map(|_| ())
+        let write = batch::Write::Session {
+            pass: None,
+            now: audit.at,
+            refresh: refresh.clone(),
+        };
+        self.sign_in_write(write, audit).await.map(|_| ())
     }
 
-    async fn enqueue(
+    async fn sign_in_write(
         &self,
-        pass: Option<TapPass>,
-        now: OffsetDateTime,
-        refresh: &RefreshToken,
+        write: batch::Write,
         audit: &AuditRecord,
-    ) -> Result<bool> {
+    ) -> Result<batch::Outcome> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = batch::Job {
-            pass,
-            now,
-            refresh: refresh.clone(),
+            write,
             audit: audit.clone(),
             reply,
         };
@@ -858,22 +911,27 @@ const TAP_COLUMNS: &str = "id, user_id, created_at, start_at, lifetime_minutes, 
                            used_at, failed_attempts, salt, code_hash";
 
 fn tap_from_row(r: &AnyRow) -> Result<(TapPass, StoredSecret)> {
+    tap_from_row_at(r, 0)
+}
+
+/// Decodes the `TAP_COLUMNS` that start at column `at`.
+fn tap_from_row_at(r: &AnyRow, at: usize) -> Result<(TapPass, StoredSecret)> {
     let pass = TapPass {
-        id: uuid_of(&r.try_get::<String, _>(0)?)?,
-        user_id: uuid_of(&r.try_get::<String, _>(1)?)?,
-        created_at: from_micros(r.try_get(2)?)?,
-        start: from_micros(r.try_get(3)?)?,
-        lifetime_minutes: r.try_get::<i64, _>(4)? as u32,
-        is_usable_once: r.try_get::<i64, _>(5)? != 0,
+        id: uuid_of(&r.try_get::<String, _>(at)?)?,
+        user_id: uuid_of(&r.try_get::<String, _>(at + 1)?)?,
+        created_at: from_micros(r.try_get(at + 2)?)?,
+        start: from_micros(r.try_get(at + 3)?)?,
+        lifetime_minutes: r.try_get::<i64, _>(at + 4)? as u32,
+        is_usable_once: r.try_get::<i64, _>(at + 5)? != 0,
         used_at: r
-            .try_get::<Option<i64>, _>(6)?
+            .try_get::<Option<i64>, _>(at + 6)?
             .map(from_micros)
             .transpose()?,
-        failed_attempts: r.try_get::<i64, _>(7)? as u32,
+        failed_attempts: r.try_get::<i64, _>(at + 7)? as u32,
     };
     let secret = StoredSecret {
-        salt: r.try_get(8)?,
-        hash: r.try_get(9)?,
+        salt: r.try_get(at + 8)?,
+        hash: r.try_get(at + 9)?,
     };
     Ok((pass, secret))
 }

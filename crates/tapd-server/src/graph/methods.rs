@@ -11,7 +11,7 @@ use tapd_core::{Action, IssueRequest, TapPass, plan_issue};
 use tapd_store::UserRecord;
 use uuid::Uuid;
 
-use super::{audit_change, collection, format_time, parse_time, target_user};
+use super::{audit_change, change_record, collection, format_time, parse_time, target_user};
 use crate::SharedState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -59,12 +59,8 @@ async fn tap_json(
     code: Option<&str>,
 ) -> ApiResult<Value> {
     let policy = state.store.policy().await?;
-    let groups = state.store.groups_of(user.id).await?;
-    let reason = pass.usability(
-        &policy,
-        policy.in_scope(&user.id.to_string(), &groups),
-        state.now(),
-    );
+    let in_scope = state.store.in_scope(&policy, user.id).await?;
+    let reason = pass.usability(&policy, in_scope, state.now());
     Ok(json!({
         "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
         "id": pass.id,
@@ -202,11 +198,7 @@ async fn issue(
         used_at: None,
         failed_attempts: 0,
     };
-    state
-        .store
-        .replace_tap(&pass, &state.keys.hash_code(&code))
-        .await?;
-    audit_change(
+    let record = change_record(
         state,
         caller,
         "UserManagement",
@@ -218,8 +210,11 @@ async fn issue(
             ("lifetimeInMinutes", pass.lifetime_minutes.to_string()),
             ("isUsableOnce", pass.is_usable_once.to_string()),
         ],
-    )
-    .await?;
+    );
+    state
+        .store
+        .replace_tap(&pass, &state.keys.hash_code(&code), &record)
+        .await?;
     let mut body = tap_json(state, user, &pass, Some(&code)).await?;
     body["@odata.context"] = json!(format!(
         "{}/v1.0/$metadata#users('{}')/authentication/temporaryAccessPassMethods/$entity",

@@ -95,8 +95,8 @@ pub fn target(kind: &str, id: impl ToString, name: &str) -> Value {
     json!({"id": id.to_string(), "displayName": name, "type": kind})
 }
 
-/// Records a successful change as a Graph `directoryAudit`.
-pub async fn audit_change(
+/// A successful change as a Graph `directoryAudit` record, to be written with the change.
+pub fn change_record(
     state: &SharedState,
     caller: &Caller,
     category: &str,
@@ -104,7 +104,7 @@ pub async fn audit_change(
     operation: &str,
     targets: Vec<Value>,
     details: Vec<(&str, String)>,
-) -> ApiResult<()> {
+) -> AuditRecord {
     let at = state.now();
     let id = Uuid::new_v4();
     let body = json!({
@@ -121,9 +121,25 @@ pub async fn audit_change(
         "targetResources": targets,
         "additionalDetails": details.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
     });
+    AuditRecord { id, at, body }
+}
+
+/// Records a successful change that was written on its own.
+pub async fn audit_change(
+    state: &SharedState,
+    caller: &Caller,
+    category: &str,
+    activity: &str,
+    operation: &str,
+    targets: Vec<Value>,
+    details: Vec<(&str, String)>,
+) -> ApiResult<()> {
+    let record = change_record(
+        state, caller, category, activity, operation, targets, details,
+    );
     state
         .store
-        .audit(AuditKind::DirectoryAudit, &AuditRecord { id, at, body })
+        .audit(AuditKind::DirectoryAudit, &record)
         .await?;
     Ok(())
 }

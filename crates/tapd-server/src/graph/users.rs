@@ -10,7 +10,7 @@ use tapd_core::Action;
 use tapd_store::{UserRecord, UserType};
 use uuid::Uuid;
 
-use super::{audit_change, collection, find_user, target_user, user_json};
+use super::{audit_change, change_record, collection, find_user, target_user, user_json};
 use crate::SharedState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -286,8 +286,7 @@ async fn create_user(
         password_hash,
         created_at: now,
     };
-    state.store.create_user(&user).await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "UserManagement",
@@ -295,8 +294,8 @@ async fn create_user(
         "Add",
         vec![target_user(&user)],
         vec![],
-    )
-    .await?;
+    );
+    state.store.create_user(&user, &record).await?;
     Ok((StatusCode::CREATED, Json(user_json(&user))))
 }
 
@@ -427,8 +426,7 @@ async fn invite(
         password_set_at: None,
         created_at: now,
     };
-    state.store.create_user(&user).await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "UserManagement",
@@ -436,8 +434,8 @@ async fn invite(
         "Add",
         vec![target_user(&user)],
         vec![],
-    )
-    .await?;
+    );
+    state.store.create_user(&user, &record).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
