@@ -29,7 +29,7 @@ pub(crate) enum Write {
     Session {
         pass: Option<TapPass>,
         now: OffsetDateTime,
-        refresh: RefreshToken,
+        refresh: Box<RefreshToken>,
     },
     /// A wrong code: count it against the pass.
     WrongCode { pass: uuid::Uuid },

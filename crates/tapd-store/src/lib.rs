@@ -647,7 +647,7 @@ impl Store {
         let write = batch::Write::Session {
             pass: Some(pass.clone()),
             now,
-            refresh: refresh.clone(),
+            refresh: Box::new(refresh.clone()),
         };
         Ok(self.sign_in_write(write, audit).await?.accepted)
     }
@@ -672,7 +672,7 @@ impl Store {
         let write = batch::Write::Session {
             pass: None,
             now: audit.at,
-            refresh: refresh.clone(),
+            refresh: Box::new(refresh.clone()),
         };
         self.sign_in_write(write, audit).await.map(|_| ())
     }
