@@ -253,8 +253,8 @@ async fn tap_sign_in(
         .store
         .user_with_tap(username)
         .await?
-        .filter(|(u, _)| u.account_enabled && !u.is_external);
-    let Some((user, tap)) = found else {
+        .filter(|view| view.user.account_enabled && !view.user.is_external);
+    let Some(tapd_store::SignInView { user, tap, policy }) = found else {
         audit_failure(
             &state,
             username,
@@ -278,7 +278,8 @@ async fn tap_sign_in(
         .await;
         return Err(refusal(WRONG_CODE));
     };
-    let reason = usability(&state, &user, &pass).await?;
+    let in_scope = state.store.in_scope(&policy, user.id).await?;
+    let reason = pass.usability(&policy, in_scope, state.now());
     if !reason.is_usable() {
         audit_failure(
             &state,

@@ -5,7 +5,10 @@
 //! all-or-nothing outcome: a pass consumed by an earlier sign-in of the same batch (or locked
 //! meanwhile) makes only that sign-in fail, and no reply is sent before the commit is durable.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+
+use sqlx::{AssertSqlSafe, Row};
 
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -95,77 +98,191 @@ async fn commit(pool: &sqlx::AnyPool, jobs: Vec<Job>) {
     }
 }
 
+/// Writes a batch in one transaction with a fixed number of statements, however many jobs:
+/// wrong codes are counted first (a lock reached first wins), then the passes are consumed with
+/// one statement per kind, then the refresh tokens and audit records are inserted in bulk.
 async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
     let mut tx = pool.begin().await?;
-    let mut outcomes = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let mut outcome = Outcome {
+    let mut outcomes = vec![
+        Outcome {
             accepted: true,
             failures: 0,
         };
-        match &job.write {
-            Write::Session { pass, now, refresh } => {
-                if let Some(pass) = pass {
-                    outcome.accepted = consume(&mut tx, pass, *now).await?;
-                }
-                if outcome.accepted {
-                    crate::insert_refresh(&mut tx, refresh).await?;
-                }
+        jobs.len()
+    ];
+    for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+        if let Write::WrongCode { pass } = &job.write {
+            let row = sqlx::query(
+                "UPDATE taps SET failed_attempts = failed_attempts + 1 WHERE id = $1 \
+                 RETURNING failed_attempts",
+            )
+            .bind(pass.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                outcome.failures = row.try_get::<i64, _>(0)? as u32;
             }
-            Write::WrongCode { pass } => {
-                let row = sqlx::query(
-                    "UPDATE taps SET failed_attempts = failed_attempts + 1 WHERE id = $1 \
-                     RETURNING failed_attempts",
-                )
-                .bind(pass.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(row) = row {
-                    use sqlx::Row;
-                    outcome.failures = row.try_get::<i64, _>(0)? as u32;
+        }
+    }
+
+    let passes = |pick: fn(&TapPass) -> bool| -> Vec<String> {
+        let mut ids: Vec<String> = jobs
+            .iter()
+            .filter_map(|j| match &j.write {
+                Write::Session { pass: Some(p), .. } if pick(p) => Some(p.id.to_string()),
+                _ => None,
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let max = tapd_core::MAX_FAILED_ATTEMPTS as i64;
+    // A one-time pass is consumed only if still unused: the check and the write are one
+    // statement, so exactly one of any number of concurrent attempts wins.
+    let now = jobs
+        .iter()
+        .find_map(|j| match &j.write {
+            Write::Session { now, .. } => Some(*now),
+            _ => None,
+        })
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    let consumed = returning_ids(
+        &mut tx,
+        "UPDATE taps SET used_at = $1, failed_attempts = 0 WHERE used_at IS NULL AND failed_attempts < $2 AND id IN",
+        Some(micros(now)),
+        max,
+        &passes(|p| p.is_usable_once),
+    )
+    .await?;
+    // A multi-use pass with failures on record has them reset; any pass must not be locked.
+    let reset = returning_ids(
+        &mut tx,
+        "UPDATE taps SET failed_attempts = 0 WHERE failed_attempts < $1 AND id IN",
+        None,
+        max,
+        &passes(|p| !p.is_usable_once && p.failed_attempts > 0),
+    )
+    .await?;
+    let unlocked = returning_ids(
+        &mut tx,
+        "SELECT id FROM taps WHERE failed_attempts < $1 AND id IN",
+        None,
+        max,
+        &passes(|p| !p.is_usable_once && p.failed_attempts == 0),
+    )
+    .await?;
+
+    let mut claimed = HashSet::new();
+    let mut refreshes = Vec::new();
+    let mut audits = Vec::new();
+    for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+        if let Write::Session { pass, refresh, .. } = &job.write {
+            outcome.accepted = match pass {
+                None => true,
+                Some(p) if p.is_usable_once => {
+                    let id = p.id.to_string();
+                    consumed.contains(&id) && claimed.insert(id)
                 }
+                Some(p) => {
+                    let id = p.id.to_string();
+                    reset.contains(&id) || unlocked.contains(&id)
+                }
+            };
+            if outcome.accepted {
+                refreshes.push(refresh.as_ref());
             }
-            Write::AuditOnly => {}
         }
         if outcome.accepted {
-            crate::insert_audit(&mut tx, "sign_ins", &job.audit).await?;
+            audits.push(&job.audit);
         }
-        outcomes.push(outcome);
     }
+    insert_refreshes(&mut tx, &refreshes).await?;
+    insert_audits(&mut tx, &audits).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
 
-/// A one-time pass is consumed only if still unused; any pass only if not locked. The check
-/// and the write are one statement, so exactly one of any number of concurrent attempts wins.
-async fn consume(tx: &mut crate::Tx<'_>, pass: &TapPass, now: OffsetDateTime) -> Result<bool> {
-    let max = tapd_core::MAX_FAILED_ATTEMPTS as i64;
-    let affected = if pass.is_usable_once {
-        sqlx::query(
-            "UPDATE taps SET used_at = $1, failed_attempts = 0 WHERE id = $2 \
-             AND used_at IS NULL AND failed_attempts < $3",
-        )
-        .bind(micros(now))
-        .bind(pass.id.to_string())
-        .bind(max)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected()
-    } else if pass.failed_attempts > 0 {
-        sqlx::query("UPDATE taps SET failed_attempts = 0 WHERE id = $1 AND failed_attempts < $2")
-            .bind(pass.id.to_string())
-            .bind(max)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
-    } else {
-        // Still there, and not locked by failures since it was read.
-        sqlx::query("SELECT 1 FROM taps WHERE id = $1 AND failed_attempts < $2")
-            .bind(pass.id.to_string())
-            .bind(max)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map_or(0, |_| 1)
-    };
-    Ok(affected == 1)
+/// `$first, $first+1, …` for `count` values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs `{sql} (ids…)` (with `RETURNING id` for an UPDATE) and answers the ids it touched.
+/// `$1` is `at` when given, then the failure limit, then the ids.
+async fn returning_ids(
+    tx: &mut crate::Tx<'_>,
+    sql: &str,
+    at: Option<i64>,
+    max_failures: i64,
+    ids: &[String],
+) -> Result<HashSet<String>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let first = if at.is_some() { 3 } else { 2 };
+    let returning = if sql.starts_with("UPDATE") { " RETURNING id" } else { "" };
+    let sql = format!("{sql} ({}){returning}", placeholders(first, ids.len()));
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    if let Some(at) = at {
+        query = query.bind(at);
+    }
+    query = query.bind(max_failures);
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>(0)?))
+        .collect()
+}
+
+async fn insert_refreshes(tx: &mut crate::Tx<'_>, refreshes: &[&RefreshToken]) -> Result<()> {
+    if refreshes.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..refreshes.len())
+        .map(|i| format!("({})", placeholders(i * 6 + 1, 6)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO refresh_tokens (token_hash, user_id, tap_id, amr, created_at, expires_at) VALUES {}",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for r in refreshes {
+        query = query
+            .bind(r.token_hash.clone())
+            .bind(r.user_id.to_string())
+            .bind(r.tap_id.map(|t| t.to_string()))
+            .bind(r.amr.clone())
+            .bind(micros(r.created_at))
+            .bind(micros(r.expires_at));
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn insert_audits(tx: &mut crate::Tx<'_>, audits: &[&AuditRecord]) -> Result<()> {
+    if audits.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..audits.len())
+        .map(|i| format!("({})", placeholders(i * 3 + 1, 3)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO sign_ins (id, at, body) VALUES {}",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for a in audits {
+        query = query
+            .bind(a.id.to_string())
+            .bind(micros(a.at))
+            .bind(a.body.to_string());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }

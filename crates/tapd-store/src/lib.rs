@@ -243,11 +243,7 @@ impl Store {
             .bind(TAP_POLICY_ID)
             .fetch_optional(&self.pool)
             .await?;
-        match row {
-            Some(r) => serde_json::from_str(&r.try_get::<String, _>(0)?)
-                .map_err(|e| StoreError::Corrupt(e.to_string())),
-            None => Ok(TapPolicy::default()),
-        }
+        policy_from(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     pub async fn set_policy(&self, policy: &TapPolicy, now: OffsetDateTime) -> Result<()> {
@@ -566,11 +562,9 @@ impl Store {
         Ok(policy.in_scope(&user.to_string(), &groups))
     }
 
-    /// A user found by UPN together with their pass, in one query: the sign-in path's read.
-    pub async fn user_with_tap(
-        &self,
-        upn: &str,
-    ) -> Result<Option<(UserRecord, Option<(TapPass, StoredSecret)>)>> {
+    /// A user found by UPN together with their pass and the TAP policy, in one query: the
+    /// sign-in path's read.
+    pub async fn user_with_tap(&self, upn: &str) -> Result<Option<SignInView>> {
         let user_columns: Vec<String> = USER_COLUMNS
             .split(',')
             .map(|c| format!("u.{}", c.trim()))
@@ -580,11 +574,13 @@ impl Store {
             .map(|c| format!("t.{}", c.trim()))
             .collect();
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {}, {} FROM users u LEFT JOIN taps t ON t.user_id = u.id WHERE u.upn_lower = $1",
+            "SELECT {}, {}, (SELECT body FROM policies WHERE id = $2) \
+             FROM users u LEFT JOIN taps t ON t.user_id = u.id WHERE u.upn_lower = $1",
             user_columns.join(", "),
             tap_columns.join(", ")
         )))
         .bind(upn.to_lowercase())
+        .bind(TAP_POLICY_ID)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -594,7 +590,8 @@ impl Store {
             Some(_) => Some(tap_from_row_at(&row, offset)?),
             None => None,
         };
-        Ok(Some((user, tap)))
+        let policy = policy_from(row.try_get(offset + TAP_COLUMNS.split(',').count())?)?;
+        Ok(Some(SignInView { user, tap, policy }))
     }
 
     /// The user's pass (with its stored hash), if any.
@@ -827,6 +824,21 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The stored policy, or the defaults before any was stored.
+fn policy_from(body: Option<String>) -> Result<TapPolicy> {
+    match body {
+        Some(body) => serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string())),
+        None => Ok(TapPolicy::default()),
+    }
+}
+
+/// What a TAP sign-in reads.
+pub struct SignInView {
+    pub user: UserRecord,
+    pub tap: Option<(TapPass, StoredSecret)>,
+    pub policy: TapPolicy,
 }
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;

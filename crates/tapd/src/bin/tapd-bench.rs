@@ -183,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
         cmd.env("TAPD_DATA_DIR", dir.join("data"))
             .env("TAPD_DATABASE_URL", &database_url)
             .env("TAPD_SIGNIN_RATE_PER_SEC", "1000000")
-            .env("TAPD_LOG", "warn");
+            .env("TAPD_LOG", "error");
     };
     let mut serve = Command::new(&tapd);
     serve
