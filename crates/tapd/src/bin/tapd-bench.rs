@@ -24,10 +24,10 @@ struct Args {
     #[arg(long)]
     postgres: Option<String>,
     /// Users, each issued a one-time pass that is then used once.
-    #[arg(long, default_value_t = 12_000)]
+    #[arg(long, default_value_t = 20_000)]
     users: usize,
     /// Requests in flight in the closed-loop runs.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 64)]
     concurrency: usize,
     /// Offered load of the open-loop run, sign-ins per second.
     #[arg(long, default_value_t = 1_000)]
