@@ -125,7 +125,10 @@ mod tests {
         assert_eq!(signer.verify(&token, at(200)), None, "expired at exp");
         let other = TokenSigner::new(&Keys::generate(), "https://tapd.test/t/v2.0".into());
         assert_eq!(other.verify(&token, at(150)), None, "another key");
-        let wrong_issuer = TokenSigner { issuer: "x".into(), ..signer.clone() };
+        let wrong_issuer = TokenSigner {
+            issuer: "x".into(),
+            ..signer.clone()
+        };
         assert_eq!(wrong_issuer.verify(&token, at(150)), None);
         let mut tampered = token.clone();
         tampered.insert(token.find('.').expect("dot") + 2, 'A');

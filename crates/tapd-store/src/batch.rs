@@ -224,7 +224,11 @@ async fn returning_ids(
         return Ok(HashSet::new());
     }
     let first = if at.is_some() { 3 } else { 2 };
-    let returning = if sql.starts_with("UPDATE") { " RETURNING id" } else { "" };
+    let returning = if sql.starts_with("UPDATE") {
+        " RETURNING id"
+    } else {
+        ""
+    };
     let sql = format!("{sql} ({}){returning}", placeholders(first, ids.len()));
     let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some(at) = at {

@@ -332,7 +332,7 @@ async fn delete_my_tap(
     Path(id): Path<String>,
     caller: Caller,
 ) -> ApiResult<StatusCode> {
-    caller.authorize(Action::DeleteOwnMethod)?;
     let user = caller.user()?.clone();
+    caller.authorize(Action::DeleteOwnMethod)?;
     remove(&state, &caller, &user, &id).await
 }

@@ -7,7 +7,7 @@ use tapd_core::{Permission, Role};
 
 use crate::helpers::TestApp;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Who {
     Anonymous,
     BadToken,
@@ -94,116 +94,266 @@ async fn every_route_by_every_caller() {
     let policy_path = Client::POLICY_PATH;
     let taps = |u: &str| format!("/v1.0/users/{u}/authentication/temporaryAccessPassMethods");
 
-    // (method, path, body, who may)
-    let routes: Vec<(Method, String, Option<Value>, Vec<Who>)> = vec![
+    // Users that the DELETE route removes, one per caller that may.
+    let mut doomed = std::collections::HashMap::new();
+    for (who, _) in &clients {
+        doomed.insert(
+            *who,
+            app.create_user(&format!("doomed{}", *who as u8)).await.id,
+        );
+    }
+    let none = "00000000-0000-0000-0000-00000000dead";
+    let promoted = app.create_user("promoted").await;
+
+    // (method, path for the caller, body for the caller, who may, status when allowed)
+    type PerCaller = Box<dyn Fn(Who) -> Option<Value>>;
+    let fixed = |body: Option<Value>| -> PerCaller { Box::new(move |_| body.clone()) };
+    let no_body = || fixed(None);
+    let same = |path: String| -> Box<dyn Fn(Who) -> String> { Box::new(move |_| path.clone()) };
+    let routes: Vec<(Method, Box<dyn Fn(Who) -> String>, PerCaller, Vec<Who>, u16)> = vec![
         (
             Method::GET,
-            policy_path.into(),
-            None,
+            same(policy_path.into()),
+            no_body(),
             vec![Global, Policy, Reader, AppAll],
+            200,
         ),
         (
             Method::PATCH,
-            policy_path.into(),
-            Some(json!({"defaultLength": 8})),
+            same(policy_path.into()),
+            fixed(Some(json!({"defaultLength": 8}))),
             vec![Global, Policy, AppAll],
+            200,
         ),
         (
             Method::DELETE,
-            policy_path.into(),
-            None,
+            same(policy_path.into()),
+            no_body(),
             vec![Global, Policy, AppAll],
+            200,
         ),
         (
             Method::GET,
-            "/v1.0/users".into(),
-            None,
+            same("/v1.0/users".into()),
+            no_body(),
             vec![Global, PrivAuth, Auth, Reader, AppAll],
+            200,
+        ),
+        (
+            Method::POST,
+            same("/v1.0/users".into()),
+            Box::new(|w| {
+                Some(
+                    json!({"displayName": "New", "accountEnabled": true, "userPrincipalName": format!("new{}@tapd.test", w as u8)}),
+                )
+            }),
+            vec![Global, AppAll],
+            200,
         ),
         (
             Method::GET,
-            format!("/v1.0/users/{}", member.id),
-            None,
+            same(format!("/v1.0/users/{}", member.id)),
+            no_body(),
             vec![Global, PrivAuth, Auth, Reader, AppAll],
+            200,
         ),
         (
             Method::PATCH,
-            format!("/v1.0/users/{}", member.id),
-            Some(json!({"displayName": "Member"})),
+            same(format!("/v1.0/users/{}", member.id)),
+            fixed(Some(json!({"displayName": "Member"}))),
             vec![Global, AppAll],
+            200,
         ),
         (
-            Method::GET,
-            "/v1.0/groups".into(),
-            None,
-            vec![Global, Reader, AppAll],
-        ),
-        (
-            Method::GET,
-            format!("/v1.0/groups/{gid}/members"),
-            None,
-            vec![Global, Reader, AppAll],
-        ),
-        (
-            Method::GET,
-            "/v1.0/roleManagement/directory/roleAssignments".into(),
-            None,
-            vec![Global, Reader, AppAll],
-        ),
-        (
-            Method::GET,
-            "/v1.0/auditLogs/directoryAudits".into(),
-            None,
-            vec![Global, Reader, AppAll],
-        ),
-        (
-            Method::GET,
-            "/v1.0/auditLogs/signIns".into(),
-            None,
-            vec![Global, Reader, AppAll],
-        ),
-        (
-            Method::GET,
-            taps(&member.id),
-            None,
-            vec![Global, PrivAuth, Auth, Reader, AppAll],
-        ),
-        (
-            Method::GET,
-            format!("/v1.0/users/{}/authentication/methods", member.id),
-            None,
-            vec![Global, PrivAuth, Auth, Reader, AppAll],
+            Method::DELETE,
+            Box::new(move |w| format!("/v1.0/users/{}", doomed[&w])),
+            no_body(),
+            vec![Global, AppAll],
+            200,
         ),
         (
             Method::POST,
-            taps(&member.id),
-            Some(json!({})),
+            same("/v1.0/invitations".into()),
+            Box::new(|w| {
+                Some(
+                    json!({"invitedUserEmailAddress": format!("guest{}@partner.example", w as u8), "inviteRedirectUrl": "https://partner.example"}),
+                )
+            }),
+            vec![Global, AppAll],
+            200,
+        ),
+        (
+            Method::GET,
+            same("/v1.0/groups".into()),
+            no_body(),
+            vec![Global, Reader, AppAll],
+            200,
+        ),
+        (
+            Method::POST,
+            same("/v1.0/groups".into()),
+            fixed(Some(json!({"displayName": "Another"}))),
+            vec![Global, AppAll],
+            200,
+        ),
+        (
+            Method::DELETE,
+            same(format!("/v1.0/groups/{none}")),
+            no_body(),
+            vec![Global, AppAll],
+            404,
+        ),
+        (
+            Method::GET,
+            same(format!("/v1.0/groups/{gid}/members")),
+            no_body(),
+            vec![Global, Reader, AppAll],
+            200,
+        ),
+        (
+            Method::POST,
+            same(format!("/v1.0/groups/{gid}/members/$ref")),
+            fixed(Some(
+                json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{none}")}),
+            )),
+            vec![Global, AppAll],
+            400,
+        ),
+        (
+            Method::DELETE,
+            same(format!("/v1.0/groups/{gid}/members/{}/$ref", member.id)),
+            no_body(),
+            vec![Global, AppAll],
+            404,
+        ),
+        (
+            Method::GET,
+            same("/v1.0/roleManagement/directory/roleDefinitions".into()),
+            no_body(),
+            vec![Global, Reader, AppAll],
+            200,
+        ),
+        (
+            Method::GET,
+            same("/v1.0/roleManagement/directory/roleAssignments".into()),
+            no_body(),
+            vec![Global, Reader, AppAll],
+            200,
+        ),
+        (
+            Method::POST,
+            same("/v1.0/roleManagement/directory/roleAssignments".into()),
+            fixed(Some(
+                json!({"principalId": promoted.id, "roleDefinitionId": Role::GlobalReader.template_id(), "directoryScopeId": "/"}),
+            )),
+            vec![Global],
+            200,
+        ),
+        (
+            Method::DELETE,
+            same(format!(
+                "/v1.0/roleManagement/directory/roleAssignments/{none}"
+            )),
+            no_body(),
+            vec![Global],
+            404,
+        ),
+        (
+            Method::GET,
+            same("/v1.0/auditLogs/directoryAudits".into()),
+            no_body(),
+            vec![Global, Reader, AppAll],
+            200,
+        ),
+        (
+            Method::GET,
+            same("/v1.0/auditLogs/signIns".into()),
+            no_body(),
+            vec![Global, Reader, AppAll],
+            200,
+        ),
+        (
+            Method::GET,
+            same(taps(&admin_target.id)),
+            no_body(),
+            vec![Global, PrivAuth, Auth, Reader, AppAll],
+            200,
+        ),
+        (
+            Method::GET,
+            same(format!("/v1.0/users/{}/authentication/methods", member.id)),
+            no_body(),
+            vec![Global, PrivAuth, Auth, Reader, AppAll],
+            200,
+        ),
+        (
+            Method::POST,
+            same(taps(&member.id)),
+            fixed(Some(json!({}))),
             vec![Global, PrivAuth, Auth, AppAll],
+            200,
+        ),
+        (
+            Method::DELETE,
+            same(format!("{}/{none}", taps(&member.id))),
+            no_body(),
+            vec![Global, PrivAuth, Auth, AppAll],
+            404,
         ),
         (
             Method::POST,
-            taps(&admin_target.id),
-            Some(json!({})),
+            same(taps(&admin_target.id)),
+            fixed(Some(json!({}))),
             vec![Global, PrivAuth, AppAll],
+            200,
+        ),
+        (
+            Method::DELETE,
+            same(format!("{}/{none}", taps(&admin_target.id))),
+            no_body(),
+            vec![Global, PrivAuth, AppAll],
+            404,
         ),
         (
             Method::GET,
-            "/v1.0/me".into(),
-            None,
+            same("/v1.0/me".into()),
+            no_body(),
             vec![Global, PrivAuth, Auth, Policy, Reader, Plain],
+            200,
         ),
         (
             Method::GET,
-            "/v1.0/me/authentication/temporaryAccessPassMethods".into(),
-            None,
+            same("/v1.0/me/authentication/temporaryAccessPassMethods".into()),
+            no_body(),
             vec![Global, PrivAuth, Auth, Policy, Reader, Plain],
+            200,
+        ),
+        (
+            Method::GET,
+            same("/v1.0/me/authentication/methods".into()),
+            no_body(),
+            vec![Global, PrivAuth, Auth, Policy, Reader, Plain],
+            200,
+        ),
+        (
+            Method::DELETE,
+            same(format!(
+                "/v1.0/me/authentication/temporaryAccessPassMethods/{none}"
+            )),
+            no_body(),
+            vec![Global, PrivAuth, Auth, Policy, Reader, Plain],
+            404,
         ),
     ];
     let mut failures = Vec::new();
-    for (method, path, body, allowed) in &routes {
+    for (method, path, body, allowed, ok_status) in &routes {
         for (who, client) in &clients {
-            let got = status(client, method.clone(), path, body.as_ref()).await;
+            let path = path(*who);
+            let got = status(client, method.clone(), &path, body(*who).as_ref()).await;
             let mut want = expected(*who, allowed);
+            if want == 200 {
+                want = *ok_status;
+            }
             // /me for an app is a 400 in Graph, not a 403.
             if path.starts_with("/v1.0/me") && matches!(who, AppAll | AppNone) {
                 want = 400;
