@@ -107,10 +107,11 @@ async fn every_route_by_every_caller() {
 
     // (method, path for the caller, body for the caller, who may, status when allowed)
     type PerCaller = Box<dyn Fn(Who) -> Option<Value>>;
+    type Route = (Method, Box<dyn Fn(Who) -> String>, PerCaller, Vec<Who>, u16);
     let fixed = |body: Option<Value>| -> PerCaller { Box::new(move |_| body.clone()) };
     let no_body = || fixed(None);
     let same = |path: String| -> Box<dyn Fn(Who) -> String> { Box::new(move |_| path.clone()) };
-    let routes: Vec<(Method, Box<dyn Fn(Who) -> String>, PerCaller, Vec<Who>, u16)> = vec![
+    let routes: Vec<Route> = vec![
         (
             Method::GET,
             same(policy_path.into()),
