@@ -243,6 +243,24 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    #[test]
+    fn groups_are_needed_only_when_a_target_names_a_group() {
+        let mut policy = TapPolicy::default();
+        assert!(!policy.needs_groups(), "all_users alone");
+        policy.exclude_targets = vec![PolicyTarget {
+            target_type: TargetType::User,
+            id: "u1".into(),
+            is_registration_required: false,
+        }];
+        assert!(!policy.needs_groups(), "users alone");
+        policy.exclude_targets.push(PolicyTarget {
+            target_type: TargetType::Group,
+            id: "g1".into(),
+            is_registration_required: false,
+        });
+        assert!(policy.needs_groups());
+    }
+
     fn with_lifetimes(min: u32, default: u32, max: u32) -> TapPolicy {
         TapPolicy {
             minimum_lifetime_in_minutes: min,
