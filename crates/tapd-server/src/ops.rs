@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use tapd_core::{IssueRequest, Permission, TapPass, TapPolicy, UsabilityReason, plan_issue};
-use tapd_store::{AppRecord, AuditKind, AuditRecord, Store, Tenant, UserRecord, UserType};
+use tapd_store::{AppRecord, AuditRecord, Store, Tenant, UserRecord, UserType};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -185,7 +185,6 @@ pub async fn create_app(
         permissions: permissions.to_vec(),
         created_at: now,
     };
-    store.create_app(&app).await?;
     let record = operator_record(
         now,
         "Add application",
@@ -200,7 +199,7 @@ pub async fn create_app(
                 .join(" ")
         ),
     );
-    store.audit(AuditKind::DirectoryAudit, &record).await?;
+    store.create_app(&app, &record).await?;
     Ok(NewApp {
         client_id: app.client_id,
         client_secret: secret,

@@ -249,9 +249,16 @@ impl Store {
         policy_from(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    pub async fn set_policy(&self, policy: &TapPolicy, now: OffsetDateTime) -> Result<()> {
+    /// Replaces the policy, with the change's audit record, in one transaction.
+    pub async fn set_policy(
+        &self,
+        policy: &TapPolicy,
+        now: OffsetDateTime,
+        audit: &AuditRecord,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         put_policy(&mut tx, policy, now).await?;
+        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -309,7 +316,9 @@ impl Store {
         rows.iter().map(UserRecord::from_row).collect()
     }
 
-    pub async fn update_user(&self, user: &UserRecord) -> Result<()> {
+    /// Updates a user, with the change's audit record, in one transaction.
+    pub async fn update_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         let res = sqlx::query(
             "UPDATE users SET upn = $2, upn_lower = $3, display_name = $4, given_name = $5, \
              surname = $6, mail = $7, account_enabled = $8, password_hash = $9, \
@@ -325,7 +334,7 @@ impl Store {
         .bind(user.account_enabled as i64)
         .bind(user.password_hash.clone())
         .bind(user.password_set_at.map(micros))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         match res {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
@@ -333,12 +342,16 @@ impl Store {
                 user.upn
             ))),
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
         }
     }
 
     /// Deletes a user and everything hanging off it (methods, memberships, roles, tokens).
-    pub async fn delete_user(&self, id: Uuid) -> Result<bool> {
+    pub async fn delete_user(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let id = id.to_string();
         for table in [
@@ -353,8 +366,7 @@ impl Store {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(res.rows_affected() == 1)
+        finish(tx, res.rows_affected() == 1, audit).await
     }
 
     pub async fn count_users(&self) -> Result<i64> {
@@ -366,7 +378,8 @@ impl Store {
 
     // ----- groups -----
 
-    pub async fn create_group(&self, group: &GroupRecord) -> Result<()> {
+    pub async fn create_group(&self, group: &GroupRecord, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO groups (id, display_name, description, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -374,9 +387,9 @@ impl Store {
         .bind(&group.display_name)
         .bind(group.description.clone())
         .bind(micros(group.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        finish(tx, true, audit).await.map(|_| ())
     }
 
     pub async fn group(&self, id: Uuid) -> Result<Option<GroupRecord>> {
@@ -398,7 +411,7 @@ impl Store {
         rows.iter().map(GroupRecord::from_row).collect()
     }
 
-    pub async fn delete_group(&self, id: Uuid) -> Result<bool> {
+    pub async fn delete_group(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM group_members WHERE group_id = $1")
             .bind(id.to_string())
@@ -408,33 +421,40 @@ impl Store {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(res.rows_affected() == 1)
+        finish(tx, res.rows_affected() == 1, audit).await
     }
 
     /// Adds a member; a second add of the same member is a conflict, as in Graph.
-    pub async fn add_member(&self, group: Uuid, user: Uuid) -> Result<()> {
+    pub async fn add_member(&self, group: Uuid, user: Uuid, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         let res = sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
             .bind(group.to_string())
             .bind(user.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await;
         match res {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
                 "One or more added object references already exist for the following modified properties: 'members'.".into(),
             )),
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(()),
+            Ok(_) => finish(tx, true, audit).await.map(|_| ()),
         }
     }
 
-    pub async fn remove_member(&self, group: Uuid, user: Uuid) -> Result<bool> {
+    /// Removes a member; false (nothing written) when the user was not one.
+    pub async fn remove_member(
+        &self,
+        group: Uuid,
+        user: Uuid,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let res = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
             .bind(group.to_string())
             .bind(user.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(res.rows_affected() == 1)
+        finish(tx, res.rows_affected() == 1, audit).await
     }
 
     pub async fn group_members(&self, group: Uuid) -> Result<Vec<UserRecord>> {
@@ -460,7 +480,8 @@ impl Store {
 
     // ----- role assignments -----
 
-    pub async fn assign_role(&self, a: &RoleAssignment) -> Result<()> {
+    pub async fn assign_role(&self, a: &RoleAssignment, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         let res = sqlx::query(
             "INSERT INTO role_assignments (id, principal_id, role_template_id, created_at) \
              VALUES ($1, $2, $3, $4)",
@@ -469,14 +490,14 @@ impl Store {
         .bind(a.principal_id.to_string())
         .bind(a.role.template_id())
         .bind(micros(a.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         match res {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
                 "The principal already holds this role.".into(),
             )),
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(()),
+            Ok(_) => finish(tx, true, audit).await.map(|_| ()),
         }
     }
 
@@ -501,12 +522,13 @@ impl Store {
         row.as_ref().map(RoleAssignment::from_row).transpose()
     }
 
-    pub async fn delete_role_assignment(&self, id: Uuid) -> Result<bool> {
+    pub async fn delete_role_assignment(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let res = sqlx::query("DELETE FROM role_assignments WHERE id = $1")
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(res.rows_affected() == 1)
+        finish(tx, res.rows_affected() == 1, audit).await
     }
 
     pub async fn roles_of(&self, user: Uuid) -> Result<Vec<Role>> {
@@ -617,7 +639,7 @@ impl Store {
     }
 
     /// Deletes the user's pass with this id; ends the sessions it opened.
-    pub async fn delete_tap(&self, user: Uuid, id: Uuid) -> Result<bool> {
+    pub async fn delete_tap(&self, user: Uuid, id: Uuid, audit: &AuditRecord) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let res = sqlx::query("DELETE FROM taps WHERE id = $1 AND user_id = $2")
             .bind(id.to_string())
@@ -628,8 +650,7 @@ impl Store {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(res.rows_affected() == 1)
+        finish(tx, res.rows_affected() == 1, audit).await
     }
 
     /// Completes a TAP sign-in: consumes the pass (a one-time pass only if still unused, so
@@ -715,7 +736,8 @@ impl Store {
 
     // ----- applications -----
 
-    pub async fn create_app(&self, app: &AppRecord) -> Result<()> {
+    pub async fn create_app(&self, app: &AppRecord, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO apps (id, client_id, display_name, secret_hash, permissions, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -726,9 +748,9 @@ impl Store {
         .bind(&app.secret_hash)
         .bind(rows::permissions_to_text(&app.permissions))
         .bind(micros(app.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        finish(tx, true, audit).await.map(|_| ())
     }
 
     pub async fn app_by_client_id(&self, client_id: &str) -> Result<Option<AppRecord>> {
@@ -754,13 +776,6 @@ impl Store {
     }
 
     // ----- audit -----
-
-    pub async fn audit(&self, kind: AuditKind, record: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_audit(&mut tx, kind.table(), record).await?;
-        tx.commit().await?;
-        Ok(())
-    }
 
     /// Newest first; `before` is the `seq` of the last record of the previous page.
     pub async fn audit_page(
@@ -827,6 +842,18 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Ends a change's transaction: with `changed`, writes its audit record and commits; without,
+/// rolls back so that a change that found nothing to do leaves no trace.
+async fn finish(mut tx: Tx<'_>, changed: bool, audit: &AuditRecord) -> Result<bool> {
+    if changed {
+        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(changed)
 }
 
 /// The stored policy, or the defaults before any was stored.

@@ -10,7 +10,7 @@ use tapd_core::Action;
 use tapd_store::GroupRecord;
 use uuid::Uuid;
 
-use super::{audit_change, collection, format_time, parse_id, target, target_user, user_json};
+use super::{change_record, collection, format_time, parse_id, target, target_user, user_json};
 use crate::SharedState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -100,8 +100,7 @@ async fn create_group(
         description: req.description,
         created_at: state.now(),
     };
-    state.store.create_group(&group).await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "GroupManagement",
@@ -109,8 +108,8 @@ async fn create_group(
         "Add",
         vec![target("Group", group.id, &group.display_name)],
         vec![],
-    )
-    .await?;
+    );
+    state.store.create_group(&group, &record).await?;
     Ok((StatusCode::CREATED, Json(group_json(&group))))
 }
 
@@ -121,8 +120,7 @@ async fn delete_group(
 ) -> ApiResult<StatusCode> {
     caller.authorize(Action::WriteGroups)?;
     let group = find_group(&state, &id).await?;
-    state.store.delete_group(group.id).await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "GroupManagement",
@@ -130,8 +128,8 @@ async fn delete_group(
         "Delete",
         vec![target("Group", group.id, &group.display_name)],
         vec![],
-    )
-    .await?;
+    );
+    state.store.delete_group(group.id, &record).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -186,8 +184,7 @@ async fn add_member(
     let user = state.store.find_user(&member).await?.ok_or_else(|| {
         ApiError::bad_request(format!("The referenced object '{member}' does not exist."))
     })?;
-    state.store.add_member(group.id, user.id).await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "GroupManagement",
@@ -198,8 +195,8 @@ async fn add_member(
             target_user(&user),
         ],
         vec![],
-    )
-    .await?;
+    );
+    state.store.add_member(group.id, user.id, &record).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -211,12 +208,7 @@ async fn remove_member(
     caller.authorize(Action::WriteGroups)?;
     let group = find_group(&state, &id).await?;
     let user = super::find_user(&state, &member).await?;
-    if !state.store.remove_member(group.id, user.id).await? {
-        return Err(ApiError::not_found(format!(
-            "'{member}' is not a member of group '{id}'."
-        )));
-    }
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "GroupManagement",
@@ -227,7 +219,15 @@ async fn remove_member(
             target_user(&user),
         ],
         vec![],
-    )
-    .await?;
+    );
+    if !state
+        .store
+        .remove_member(group.id, user.id, &record)
+        .await?
+    {
+        return Err(ApiError::not_found(format!(
+            "'{member}' is not a member of group '{id}'."
+        )));
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use tapd_core::{Action, IssueRequest, TapPass, plan_issue};
 use tapd_store::UserRecord;
 use uuid::Uuid;
 
-use super::{audit_change, change_record, collection, format_time, parse_time, target_user};
+use super::{change_record, collection, format_time, parse_time, target_user};
 use crate::SharedState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -235,10 +235,7 @@ async fn remove(
         ))
     };
     let id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    if !state.store.delete_tap(user.id, id).await? {
-        return Err(not_found());
-    }
-    audit_change(
+    let record = change_record(
         state,
         caller,
         "UserManagement",
@@ -246,8 +243,10 @@ async fn remove(
         "Delete",
         vec![target_user(user)],
         vec![("methodId", id.to_string())],
-    )
-    .await?;
+    );
+    if !state.store.delete_tap(user.id, id, &record).await? {
+        return Err(not_found());
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,7 +11,7 @@ mod users;
 
 use axum::Router;
 use serde_json::{Value, json};
-use tapd_store::{AuditKind, AuditRecord, UserRecord};
+use tapd_store::{AuditRecord, UserRecord};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -122,24 +122,4 @@ pub fn change_record(
         "additionalDetails": details.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
     });
     AuditRecord { id, at, body }
-}
-
-/// Records a successful change that was written on its own.
-pub async fn audit_change(
-    state: &SharedState,
-    caller: &Caller,
-    category: &str,
-    activity: &str,
-    operation: &str,
-    targets: Vec<Value>,
-    details: Vec<(&str, String)>,
-) -> ApiResult<()> {
-    let record = change_record(
-        state, caller, category, activity, operation, targets, details,
-    );
-    state
-        .store
-        .audit(AuditKind::DirectoryAudit, &record)
-        .await?;
-    Ok(())
 }

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tapd_core::{ALL_USERS, Action, PolicyPatch, TapPolicy, TargetType};
 
-use super::{audit_change, collection};
+use super::{change_record, collection};
 use crate::SharedState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -97,8 +97,7 @@ async fn patch_policy(
     let current = state.store.policy().await?;
     let next = current.apply(patch)?;
     check_targets_exist(&state, &next).await?;
-    state.store.set_policy(&next, state.now()).await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "Policy",
@@ -110,8 +109,8 @@ async fn patch_policy(
             "Temporary Access Pass",
         )],
         vec![("newValue", serde_json::to_string(&next).unwrap_or_default())],
-    )
-    .await?;
+    );
+    state.store.set_policy(&next, state.now(), &record).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -122,11 +121,7 @@ async fn reset_policy(
 ) -> ApiResult<StatusCode> {
     caller.authorize(Action::WritePolicy)?;
     check_id(&id)?;
-    state
-        .store
-        .set_policy(&TapPolicy::default(), state.now())
-        .await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "Policy",
@@ -138,8 +133,11 @@ async fn reset_policy(
             "Temporary Access Pass",
         )],
         vec![],
-    )
-    .await?;
+    );
+    state
+        .store
+        .set_policy(&TapPolicy::default(), state.now(), &record)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

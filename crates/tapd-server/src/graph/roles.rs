@@ -11,7 +11,7 @@ use tapd_core::{Action, Role};
 use tapd_store::RoleAssignment;
 use uuid::Uuid;
 
-use super::{audit_change, collection, parse_id, target_user};
+use super::{change_record, collection, parse_id, target_user};
 use crate::SharedState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -165,8 +165,7 @@ async fn create_assignment(
         role,
         created_at: state.now(),
     };
-    state.store.assign_role(&assignment).await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "RoleManagement",
@@ -174,8 +173,8 @@ async fn create_assignment(
         "Assign",
         vec![target_user(&user)],
         vec![("role", role.display_name().into())],
-    )
-    .await?;
+    );
+    state.store.assign_role(&assignment, &record).await?;
     Ok((StatusCode::CREATED, Json(assignment_json(&assignment))))
 }
 
@@ -190,10 +189,9 @@ async fn delete_assignment(
         state.store.role_assignment(id).await?.ok_or_else(|| {
             ApiError::not_found(format!("Role assignment '{id}' does not exist."))
         })?;
-    state.store.delete_role_assignment(id).await?;
     let user = state.store.find_user(&a.principal_id.to_string()).await?;
     let targets = user.iter().map(target_user).collect();
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "RoleManagement",
@@ -201,7 +199,7 @@ async fn delete_assignment(
         "Unassign",
         targets,
         vec![("role", a.role.display_name().into())],
-    )
-    .await?;
+    );
+    state.store.delete_role_assignment(id, &record).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,7 @@ use tapd_core::Action;
 use tapd_store::{UserRecord, UserType};
 use uuid::Uuid;
 
-use super::{audit_change, change_record, collection, find_user, target_user, user_json};
+use super::{change_record, collection, find_user, target_user, user_json};
 use crate::SharedState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -341,8 +341,7 @@ async fn update_user(
         user.password_hash = Some(hash_password(p.password).await?);
         user.password_set_at = Some(state.now());
     }
-    state.store.update_user(&user).await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "UserManagement",
@@ -350,8 +349,8 @@ async fn update_user(
         "Update",
         vec![target_user(&user)],
         vec![],
-    )
-    .await?;
+    );
+    state.store.update_user(&user, &record).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -365,8 +364,7 @@ async fn delete_user(
     if caller.user_id() == Some(user.id) {
         return Err(ApiError::bad_request("You cannot delete your own account."));
     }
-    state.store.delete_user(user.id).await?;
-    audit_change(
+    let record = change_record(
         &state,
         &caller,
         "UserManagement",
@@ -374,8 +372,8 @@ async fn delete_user(
         "Delete",
         vec![target_user(&user)],
         vec![],
-    )
-    .await?;
+    );
+    state.store.delete_user(user.id, &record).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -90,8 +90,13 @@ impl TestApp {
             .expect("find")
             .expect("admin");
         record.password_hash = Some(tapd_server::secrets::hash_password(ADMIN_PASSWORD));
+        let audit = tapd_store::AuditRecord {
+            id: Uuid::new_v4(),
+            at: t0(),
+            body: serde_json::json!({"activityDisplayName": "Test setup: admin password"}),
+        };
         store
-            .update_user(&record)
+            .update_user(&record, &audit)
             .await
             .expect("set the admin's password");
         let session = anon
