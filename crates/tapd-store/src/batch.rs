@@ -211,6 +211,14 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// `($1, …, $columns), (…), …` for a multi-row INSERT of `rows` rows.
+fn rows_of(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|i| format!("({})", placeholders(i * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Runs `{sql} (ids…)` (with `RETURNING id` for an UPDATE) and answers the ids it touched.
 /// `$1` is `at` when given, then the failure limit, then the ids.
 async fn returning_ids(
@@ -248,12 +256,9 @@ async fn insert_refreshes(tx: &mut crate::Tx<'_>, refreshes: &[&RefreshToken]) -
     if refreshes.is_empty() {
         return Ok(());
     }
-    let values: Vec<String> = (0..refreshes.len())
-        .map(|i| format!("({})", placeholders(i * 6 + 1, 6)))
-        .collect();
     let sql = format!(
         "INSERT INTO refresh_tokens (token_hash, user_id, tap_id, amr, created_at, expires_at) VALUES {}",
-        values.join(", ")
+        rows_of(refreshes.len(), 6)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for r in refreshes {
@@ -273,12 +278,9 @@ async fn insert_audits(tx: &mut crate::Tx<'_>, audits: &[&AuditRecord]) -> Resul
     if audits.is_empty() {
         return Ok(());
     }
-    let values: Vec<String> = (0..audits.len())
-        .map(|i| format!("({})", placeholders(i * 3 + 1, 3)))
-        .collect();
     let sql = format!(
         "INSERT INTO sign_ins (id, at, body) VALUES {}",
-        values.join(", ")
+        rows_of(audits.len(), 3)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for a in audits {
@@ -289,4 +291,16 @@ async fn insert_audits(tx: &mut crate::Tx<'_>, audits: &[&AuditRecord]) -> Resul
     }
     query.execute(&mut **tx).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_every_value_once() {
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(rows_of(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(rows_of(0, 3), "");
+    }
 }
