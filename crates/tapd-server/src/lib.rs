@@ -175,6 +175,9 @@ impl App {
     }
 }
 
+/// How long a request may take before it is answered 503 (a transient error clients retry).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Largest request body accepted anywhere: policy and user objects are small.
 const BODY_LIMIT: usize = 64 * 1024;
 
@@ -186,10 +189,6 @@ pub fn router(state: SharedState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -229,7 +228,8 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Gives every request an id (the client's `client-request-id` when it is a sane one, as Graph
-/// does), echoes it as `request-id`, and logs one line per request, without query or body.
+/// does), echoes it as `request-id`, bounds its time, and logs one line per request, without
+/// query or body.
 async fn request_id(req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -241,7 +241,19 @@ async fn request_id(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let started = std::time::Instant::now();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    let mut response = REQUEST_ID
+        .scope(id.clone(), async {
+            match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+                Ok(response) => response,
+                Err(_) => ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "generalException",
+                    "The request took too long. Try again.",
+                )
+                .into_response(),
+            }
+        })
+        .await;
     let status = response.status();
     if status.is_server_error() {
         tracing::warn!(request_id = %id, %method, %path, status = status.as_u16(), "request failed");
