@@ -11,7 +11,7 @@ use axum::routing::post;
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tapd_core::{TapPass, UsabilityReason, capped_expiry};
+use tapd_core::{TapPass, TapPolicy, UsabilityReason, capped_expiry};
 use tapd_store::{AuditRecord, RefreshToken, UserRecord};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -86,11 +86,13 @@ async fn start(
 ) -> ApiResult<Json<Value>> {
     check_rate(&state, peer.ip())?;
     let mut methods = Vec::new();
-    if let Some(user) = state.store.find_user(req.username.trim()).await?
-        && user.account_enabled
-        && !user.is_external
-        && let Some((pass, _)) = state.store.tap_of(user.id).await?
-        && usability(&state, &user, &pass).await?.is_usable()
+    if let Some(view) = state.store.user_with_tap(req.username.trim()).await?
+        && view.user.account_enabled
+        && !view.user.is_external
+        && let Some((pass, _)) = &view.tap
+        && usability(&state, &view.user, pass, &view.policy)
+            .await?
+            .is_usable()
     {
         methods.push("temporaryAccessPass");
     }
@@ -100,14 +102,15 @@ async fn start(
     ))
 }
 
+/// SPEC §5.3 for this user's pass, now.
 async fn usability(
     state: &AppState,
     user: &UserRecord,
     pass: &TapPass,
+    policy: &TapPolicy,
 ) -> ApiResult<UsabilityReason> {
-    let policy = state.store.policy().await?;
-    let in_scope = state.store.in_scope(&policy, user.id).await?;
-    Ok(pass.usability(&policy, in_scope, state.now()))
+    let in_scope = state.store.in_scope(policy, user.id).await?;
+    Ok(pass.usability(policy, in_scope, state.now()))
 }
 
 #[derive(Deserialize)]
@@ -278,8 +281,7 @@ async fn tap_sign_in(
         .await;
         return Err(refusal(WRONG_CODE));
     };
-    let in_scope = state.store.in_scope(&policy, user.id).await?;
-    let reason = pass.usability(&policy, in_scope, state.now());
+    let reason = usability(&state, &user, &pass, &policy).await?;
     if !reason.is_usable() {
         audit_failure(
             &state,
