@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::fresh_database_url;
+use crate::helpers::{code_of, fresh_database_url};
 
 struct Env {
     dir: PathBuf,
@@ -27,6 +27,19 @@ impl Env {
             .env_remove("TAPD_TOKEN")
             .output()
             .expect("run tapd")
+    }
+
+    /// `tapd login` as the first admin with a pass.
+    fn login(&self, server: &str, secret: &str) -> std::process::Output {
+        self.tapd(&[
+            "login",
+            "--server",
+            server,
+            "--user",
+            "admin@tapd.local",
+            "--secret",
+            secret,
+        ])
     }
 
     #[track_caller]
@@ -105,15 +118,12 @@ async fn the_binary_end_to_end() {
     check_private(&dir.join("data/keys/hmac.key"));
     check_private(&dir.join("data/keys/signing.pk8"));
 
-    env.ok(&[
-        "login",
-        "--server",
-        &server,
-        "--user",
-        "admin@tapd.local",
-        "--secret",
-        &codes[0],
-    ]);
+    let out = env.login(&server, &codes[0]);
+    assert!(
+        out.status.success(),
+        "login: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     check_private(&dir.join("home/.config/tapd/login.json"));
     env.ok(&[
         "user",
@@ -135,10 +145,7 @@ async fn the_binary_end_to_end() {
         "--json",
     ]))
     .expect("json");
-    let code = issued["temporaryAccessPass"]
-        .as_str()
-        .expect("code")
-        .to_string();
+    let code = code_of(&issued).to_string();
     codes.push(code.clone());
     assert_eq!(issued["lifetimeInMinutes"], 120);
 
@@ -233,24 +240,13 @@ async fn the_binary_end_to_end() {
     )
     .to_string();
     codes.push(fresh.clone());
-    env.ok(&[
-        "login",
-        "--server",
-        &server,
-        "--user",
-        "admin@tapd.local",
-        "--secret",
-        &fresh,
-    ]);
-    let again = env.tapd(&[
-        "login",
-        "--server",
-        &server,
-        "--user",
-        "admin@tapd.local",
-        "--secret",
-        &fresh,
-    ]);
+    let out = env.login(&server, &fresh);
+    assert!(
+        out.status.success(),
+        "login: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = env.login(&server, &fresh);
     assert!(!again.status.success(), "a recovery pass is one-time");
 
     let unreachable = env.tapd(&[

@@ -164,17 +164,15 @@ impl TestApp {
             .expect("issue a pass")
     }
 
+    /// Signs `upn` in with the code of a pass as `issue` answered it.
+    pub async fn sign_in_with(&self, upn: &str, pass: &Value) -> Result<Value, ClientError> {
+        self.anon.sign_in_tap(upn, code_of(pass)).await
+    }
+
     /// Signs `user` in with a fresh pass and returns a client holding the token.
     pub async fn client_for(&self, user: &User) -> Client {
         let pass = self.issue(&user.upn, json!({})).await;
-        let session = self
-            .anon
-            .sign_in_tap(
-                &user.upn,
-                pass["temporaryAccessPass"].as_str().expect("code"),
-            )
-            .await
-            .expect("sign in");
+        let session = self.sign_in_with(&user.upn, &pass).await.expect("sign in");
         self.anon.clone().with_token(token_of(&session))
     }
 
@@ -201,6 +199,11 @@ impl TestApp {
     pub async fn policy(&self) -> Value {
         self.admin.policy().await.expect("policy")
     }
+}
+
+/// The code in an issued pass (shown only in the issuing response).
+pub fn code_of(pass: &Value) -> &str {
+    pass["temporaryAccessPass"].as_str().expect("the code")
 }
 
 pub fn token_of(session: &Value) -> String {

@@ -4,7 +4,7 @@ use serde_json::json;
 use tapd_client::Client;
 use time::Duration;
 
-use crate::helpers::{TestApp, error_of, parse_time, t0};
+use crate::helpers::{TestApp, code_of, error_of, parse_time, t0};
 
 #[tokio::test]
 async fn issue_shows_the_code_once_then_never() {
@@ -86,13 +86,7 @@ async fn a_new_pass_replaces_the_old_one() {
     let list = app.admin.list_taps(&alice.upn).await.expect("list");
     assert_eq!(list["value"].as_array().expect("array").len(), 1);
     assert_eq!(list["value"][0]["id"], second["id"]);
-    let old = app
-        .anon
-        .sign_in_tap(
-            &alice.upn,
-            first["temporaryAccessPass"].as_str().expect("code"),
-        )
-        .await;
+    let old = app.sign_in_with(&alice.upn, &first).await;
     assert_eq!(error_of(old).0, 401, "the replaced pass no longer signs in");
 }
 
@@ -225,10 +219,7 @@ async fn usability_follows_the_clock() {
     );
     assert_eq!(pass["methodUsabilityReason"], "NotYetValid");
     assert_eq!(pass["isUsable"], false);
-    let code = pass["temporaryAccessPass"]
-        .as_str()
-        .expect("code")
-        .to_string();
+    let code = code_of(&pass).to_string();
     let (status, _, message) = error_of(app.anon.sign_in_tap(&alice.upn, &code).await);
     assert_eq!(status, 401);
     assert!(message.contains("not valid yet"), "{message}");
@@ -264,14 +255,7 @@ async fn a_user_out_of_scope_can_be_issued_a_pass_but_not_use_it() {
         .expect("exclude");
     let pass = app.issue(&alice.upn, json!({})).await;
     assert_eq!(pass["methodUsabilityReason"], "DisabledByPolicy");
-    let (status, _, message) = error_of(
-        app.anon
-            .sign_in_tap(
-                &alice.upn,
-                pass["temporaryAccessPass"].as_str().expect("code"),
-            )
-            .await,
-    );
+    let (status, _, message) = error_of(app.sign_in_with(&alice.upn, &pass).await);
     assert_eq!(status, 401);
     assert!(message.contains("policy"), "{message}");
 }

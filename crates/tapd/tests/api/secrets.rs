@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, code_of};
 
 #[tokio::test]
 async fn codes_never_appear_in_the_database_or_any_read() {
@@ -15,10 +15,7 @@ async fn codes_never_appear_in_the_database_or_any_read() {
         json!({"lifetimeInMinutes": 480}),
     ] {
         let pass = app.issue(&alice.upn, body).await;
-        let code = pass["temporaryAccessPass"]
-            .as_str()
-            .expect("code")
-            .to_string();
+        let code = code_of(&pass).to_string();
         codes.push(code);
     }
     app.anon

@@ -4,7 +4,7 @@ use serde_json::json;
 use tapd_core::Permission;
 use time::Duration;
 
-use crate::helpers::{TestApp, claims, error_of, parse_time, status_of, t0, token_of};
+use crate::helpers::{TestApp, claims, code_of, error_of, parse_time, status_of, t0, token_of};
 
 #[tokio::test]
 async fn the_first_step_does_not_reveal_accounts() {
@@ -40,14 +40,7 @@ async fn tap_tokens_carry_amr_and_expire_with_the_pass() {
         .issue(&alice.upn, json!({"lifetimeInMinutes": 60}))
         .await;
     app.clock.advance(Duration::minutes(30));
-    let session = app
-        .anon
-        .sign_in_tap(
-            &alice.upn,
-            pass["temporaryAccessPass"].as_str().expect("code"),
-        )
-        .await
-        .expect("sign in");
+    let session = app.sign_in_with(&alice.upn, &pass).await.expect("sign in");
     let pass_end = t0() + Duration::minutes(60);
     let jwt = claims(&token_of(&session));
     assert_eq!(jwt["amr"], json!(["tap"]));
@@ -75,14 +68,7 @@ async fn refresh_rotates_and_fails_once_the_pass_is_deleted() {
     let pass = app
         .issue(&alice.upn, json!({"lifetimeInMinutes": 480}))
         .await;
-    let session = app
-        .anon
-        .sign_in_tap(
-            &alice.upn,
-            pass["temporaryAccessPass"].as_str().expect("code"),
-        )
-        .await
-        .expect("sign in");
+    let session = app.sign_in_with(&alice.upn, &pass).await.expect("sign in");
     let first_refresh = session["refresh_token"]
         .as_str()
         .expect("refresh")
@@ -119,7 +105,7 @@ async fn a_one_time_pass_works_once() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
     let pass = app.issue(&alice.upn, json!({"isUsableOnce": true})).await;
-    let code = pass["temporaryAccessPass"].as_str().expect("code");
+    let code = code_of(&pass);
     app.anon
         .sign_in_tap(&alice.upn, code)
         .await
@@ -136,10 +122,7 @@ async fn fifty_concurrent_sign_ins_with_a_one_time_pass_give_exactly_one_session
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
     let pass = app.issue(&alice.upn, json!({"isUsableOnce": true})).await;
-    let code = pass["temporaryAccessPass"]
-        .as_str()
-        .expect("code")
-        .to_string();
+    let code = code_of(&pass).to_string();
     let attempts: Vec<_> = (0..50)
         .map(|_| {
             let (client, upn, code) = (app.anon.clone(), alice.upn.clone(), code.clone());
@@ -161,7 +144,7 @@ async fn ten_wrong_codes_lock_the_pass() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
     let pass = app.issue(&alice.upn, json!({})).await;
-    let code = pass["temporaryAccessPass"].as_str().expect("code");
+    let code = code_of(&pass);
     for _ in 0..9 {
         app.anon
             .sign_in_tap(&alice.upn, "WRONGCODE")
@@ -185,11 +168,7 @@ async fn ten_wrong_codes_lock_the_pass() {
         "Locked"
     );
     let fresh = app.issue(&alice.upn, json!({})).await;
-    app.anon
-        .sign_in_tap(
-            &alice.upn,
-            fresh["temporaryAccessPass"].as_str().expect("code"),
-        )
+    app.sign_in_with(&alice.upn, &fresh)
         .await
         .expect("a new pass works");
 }
@@ -199,7 +178,7 @@ async fn every_attempt_is_audited_without_the_code() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
     let pass = app.issue(&alice.upn, json!({})).await;
-    let code = pass["temporaryAccessPass"].as_str().expect("code");
+    let code = code_of(&pass);
     app.anon
         .sign_in_tap(&alice.upn, "WRONGCODE")
         .await
