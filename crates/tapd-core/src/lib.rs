@@ -5,11 +5,13 @@
 //! bytes are arguments, so every rule can be tested with fixed inputs. The HTTP layer maps
 //! [`DomainError`] to Graph error envelopes; the store persists the types defined here.
 
+mod apps;
 mod error;
 mod pass;
 mod policy;
 mod roles;
 
+pub use apps::*;
 pub use error::*;
 pub use pass::*;
 pub use policy::*;

@@ -15,6 +15,8 @@
 //! | ReadRoleAssignments | ✓ | | | | ✓ | |
 //! | WriteRoleAssignments | ✓ | | | | | |
 //! | ReadAudit | ✓ | | | | ✓ | |
+//! | ReadApplications | ✓ | | | | ✓ | |
+//! | WriteApplications | ✓ | | | | | |
 //! | ReadMethods (other user) | ✓ | ✓ | ✓ | | ✓ | |
 //! | ReadMethods (self) | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |
 //! | ManageTap (other, no admin role) | ✓ | ✓ | ✓ | | | |
@@ -41,6 +43,7 @@
 //! | ReadRoleAssignments | User.Read.All, User.ReadWrite.All |
 //! | WriteRoleAssignments | never (v1): an app that could grant roles could grant itself Global Administrator's reach through a user it controls |
 //! | ReadAudit | AuditLog.Read.All |
+//! | ReadApplications, WriteApplications | never (v1): an app that could add a secret to another app could take over that app's permissions |
 //! | ReadMethods | UserAuthenticationMethod.Read.All, UserAuthenticationMethod.ReadWrite.All |
 //! | ManageTap | UserAuthenticationMethod.ReadWrite.All |
 //! | DeleteOwnMethod | never: an application has no sign-in methods of its own |
@@ -236,6 +239,10 @@ pub enum Action {
     ReadRoleAssignments,
     WriteRoleAssignments,
     ReadAudit,
+    /// List or get application registrations.
+    ReadApplications,
+    /// Register, change or delete applications and their secrets.
+    WriteApplications,
     /// List/get a user's auth methods incl. TAP details (never the code).
     ReadMethods {
         target: Uuid,
@@ -321,6 +328,7 @@ fn role_allows(role: Role, action: &Action) -> bool {
                 | A::ReadGroups
                 | A::ReadRoleAssignments
                 | A::ReadAudit
+                | A::ReadApplications
                 | A::ReadMethods { .. }
         ),
     }
@@ -339,6 +347,7 @@ fn required_permissions(action: &Action) -> &'static [Permission] {
         Action::ReadRoleAssignments => &[P::UserReadAll, P::UserReadWriteAll],
         Action::WriteRoleAssignments => &[],
         Action::ReadAudit => &[P::AuditLogReadAll],
+        Action::ReadApplications | Action::WriteApplications => &[],
         Action::ReadMethods { .. } => &[
             P::UserAuthenticationMethodReadAll,
             P::UserAuthenticationMethodReadWriteAll,
@@ -503,6 +512,8 @@ mod tests {
             Action::ReadRoleAssignments,
             Action::WriteRoleAssignments,
             Action::ReadAudit,
+            Action::ReadApplications,
+            Action::WriteApplications,
             Action::DeleteOwnMethod,
         ];
         for target in [ME, OTHER] {
@@ -534,12 +545,14 @@ mod tests {
                 AuthenticationAdministrator,
                 GlobalReader,
             ]),
-            Action::ReadGroups | Action::ReadRoleAssignments | Action::ReadAudit => {
-                has(&[GlobalAdministrator, GlobalReader])
-            }
-            Action::WriteUsers | Action::WriteGroups | Action::WriteRoleAssignments => {
-                has(&[GlobalAdministrator])
-            }
+            Action::ReadGroups
+            | Action::ReadRoleAssignments
+            | Action::ReadAudit
+            | Action::ReadApplications => has(&[GlobalAdministrator, GlobalReader]),
+            Action::WriteUsers
+            | Action::WriteGroups
+            | Action::WriteRoleAssignments
+            | Action::WriteApplications => has(&[GlobalAdministrator]),
             Action::ReadMethods { target } => {
                 *target == ME
                     || has(&[
@@ -652,7 +665,10 @@ mod tests {
                 UserAuthenticationMethodReadWriteAll,
             ]),
             Action::ManageTap { .. } => any(&[UserAuthenticationMethodReadWriteAll]),
-            Action::WriteRoleAssignments | Action::DeleteOwnMethod => false,
+            Action::WriteRoleAssignments
+            | Action::DeleteOwnMethod
+            | Action::ReadApplications
+            | Action::WriteApplications => false,
         }
     }
 

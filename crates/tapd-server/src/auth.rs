@@ -90,6 +90,10 @@ impl FromRequestParts<SharedState> for Caller {
         let invalid = || {
             ApiError::unauthenticated("Access token validation failure. Invalid or expired token.")
         };
+        state.refresh_keys().await.map_err(|e| {
+            tracing::error!(error = %e, "could not read the signing keys");
+            ApiError::internal()
+        })?;
         let claims = state
             .signer
             .verify(token, state.now())

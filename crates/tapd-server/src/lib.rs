@@ -3,14 +3,17 @@
 //! way by `tapd serve` and by the integration tests.
 
 pub mod auth;
+pub mod authorize;
 pub mod error;
 pub mod extract;
 pub mod graph;
+pub mod oauth;
 pub mod ops;
 pub mod ratelimit;
 pub mod secrets;
 pub mod signin;
 pub mod tokens;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -81,6 +84,9 @@ pub struct Config {
     pub refresh_token_ttl: time::Duration,
 }
 
+/// How long an access or ID token lasts (capped at the pass for a TAP sign-in).
+pub const DEFAULT_ACCESS_TOKEN_TTL: time::Duration = time::Duration::minutes(60);
+
 impl Config {
     pub fn new(listen: SocketAddr, keys: Keys) -> Config {
         Config {
@@ -89,7 +95,7 @@ impl Config {
             keys,
             clock: Arc::new(SystemClock),
             signin_rate_per_sec: 20,
-            access_token_ttl: time::Duration::minutes(60),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             refresh_token_ttl: time::Duration::hours(24),
         }
     }
@@ -111,6 +117,13 @@ pub struct AppState {
 impl AppState {
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    /// Rereads the signing keys if the copy in memory is stale (a rotation on another replica).
+    pub async fn refresh_keys(&self) -> anyhow::Result<()> {
+        self.signer
+            .refresh(&self.store, &self.keys, self.now())
+            .await
     }
 }
 
@@ -138,8 +151,16 @@ impl App {
             .trim_end_matches('/')
             .to_string();
         let issuer = format!("{public_url}/{}/v2.0", tenant.id);
+        let signer = tokens::TokenSigner::load(
+            &store,
+            &config.keys,
+            issuer,
+            config.access_token_ttl,
+            config.clock.now(),
+        )
+        .await?;
         let state = Arc::new(AppState {
-            signer: tokens::TokenSigner::new(&config.keys, issuer),
+            signer,
             keys: config.keys,
             clock: config.clock,
             limiter: ratelimit::RateLimiter::new(config.signin_rate_per_sec),
@@ -165,13 +186,27 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let purge = tokio::spawn(purge_expired(self.state.clone()));
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        purge.abort();
+        served
+    }
+}
+
+/// Every ten minutes, removes expired codes, refresh tokens and browser sessions.
+async fn purge_expired(state: SharedState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.store.purge_expired(state.now()).await {
+            tracing::warn!(error = %e, "could not purge expired sessions");
+        }
     }
 }
 
@@ -186,6 +221,9 @@ pub fn router(state: SharedState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/v1.0", graph::routes())
         .merge(signin::routes())
+        .merge(oauth::routes())
+        .merge(authorize::routes())
+        .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -2,8 +2,11 @@
 //! start, `tapd recover` and `tapd app create`. The server and the CLI share them.
 
 use serde_json::json;
-use tapd_core::{IssueRequest, Permission, TapPass, TapPolicy, UsabilityReason, plan_issue};
-use tapd_store::{AppRecord, AuditRecord, Store, Tenant, UserRecord, UserType};
+use tapd_core::{
+    IssueRequest, MAX_REDIRECT_URIS, Permission, Platform, TapPass, TapPolicy, UsabilityReason,
+    plan_issue, validate_redirect_uri,
+};
+use tapd_store::{AppRecord, AppSecret, AuditRecord, Store, Tenant, UserRecord, UserType};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -155,35 +158,105 @@ async fn issue_one_time(
     Ok((code, pass))
 }
 
-/// A new application (service principal) with application permissions; the secret is shown
-/// once and stored hashed.
-pub struct NewApp {
-    pub client_id: Uuid,
-    pub client_secret: String,
+/// What `tapd app create` registers.
+#[derive(Default)]
+pub struct AppSpec {
+    pub name: String,
+    pub permissions: Vec<Permission>,
+    pub web_redirect_uris: Vec<String>,
+    pub spa_redirect_uris: Vec<String>,
+    pub public_redirect_uris: Vec<String>,
 }
 
-pub async fn create_app(
-    store: &Store,
-    name: &str,
-    permissions: &[Permission],
-    now: OffsetDateTime,
-) -> anyhow::Result<NewApp> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 256 {
-        anyhow::bail!("the application name must be 1 to 256 characters");
-    }
+/// A new application; its secret (if it has one) is shown once and stored hashed.
+pub struct NewApp {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub client_secret: Option<String>,
+}
+
+/// How long a client secret is valid by default: two years, as Entra's longest recommended.
+pub const SECRET_LIFETIME: time::Duration = time::Duration::days(730);
+
+/// A new client secret and what the store keeps of it.
+pub async fn new_app_secret(
+    display_name: Option<String>,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+) -> anyhow::Result<(String, AppSecret)> {
     let secret = new_opaque_token();
     let hash = {
         let secret = secret.clone();
         tokio::task::spawn_blocking(move || crate::secrets::hash_password(&secret)).await?
     };
+    let stored = AppSecret {
+        key_id: Uuid::new_v4(),
+        display_name,
+        hint: secret.chars().take(3).collect(),
+        secret_hash: hash,
+        start_at: start,
+        end_at: end,
+    };
+    Ok((secret, stored))
+}
+
+/// Checks every redirect URI of a registration.
+pub fn validate_redirect_uris(
+    web: &[String],
+    spa: &[String],
+    public: &[String],
+) -> Result<(), tapd_core::DomainError> {
+    for (platform, uris) in [
+        (Platform::Web, web),
+        (Platform::Spa, spa),
+        (Platform::PublicClient, public),
+    ] {
+        if uris.len() > MAX_REDIRECT_URIS {
+            return Err(tapd_core::DomainError::BadRequest(format!(
+                "At most {MAX_REDIRECT_URIS} redirect URIs per platform."
+            )));
+        }
+        for uri in uris {
+            validate_redirect_uri(platform, uri)?;
+        }
+    }
+    Ok(())
+}
+
+/// Registers an application. It gets a secret when it is confidential: when it has
+/// application permissions, `web` redirect URIs, or no redirect URI at all.
+pub async fn create_app(
+    store: &Store,
+    spec: &AppSpec,
+    now: OffsetDateTime,
+) -> anyhow::Result<NewApp> {
+    let name = spec.name.trim();
+    if name.is_empty() || name.len() > 256 {
+        anyhow::bail!("the application name must be 1 to 256 characters");
+    }
+    validate_redirect_uris(
+        &spec.web_redirect_uris,
+        &spec.spa_redirect_uris,
+        &spec.public_redirect_uris,
+    )?;
+    let public_only = spec.permissions.is_empty()
+        && spec.web_redirect_uris.is_empty()
+        && !(spec.spa_redirect_uris.is_empty() && spec.public_redirect_uris.is_empty());
+    let secret = if public_only {
+        None
+    } else {
+        Some(new_app_secret(Some("tapd app create".into()), now, now + SECRET_LIFETIME).await?)
+    };
     let app = AppRecord {
         id: Uuid::new_v4(),
         client_id: Uuid::new_v4(),
         display_name: name.to_string(),
-        secret_hash: hash,
-        permissions: permissions.to_vec(),
+        permissions: spec.permissions.clone(),
+        web_redirect_uris: spec.web_redirect_uris.clone(),
+        spa_redirect_uris: spec.spa_redirect_uris.clone(),
+        public_redirect_uris: spec.public_redirect_uris.clone(),
         created_at: now,
+        secrets: secret.iter().map(|(_, s)| s.clone()).collect(),
     };
     let record = operator_record(
         now,
@@ -192,7 +265,7 @@ pub async fn create_app(
         vec![json!({"id": app.id, "displayName": app.display_name, "type": "Application"})],
         &format!(
             "permissions: {}",
-            permissions
+            spec.permissions
                 .iter()
                 .map(|p| p.as_str())
                 .collect::<Vec<_>>()
@@ -201,8 +274,9 @@ pub async fn create_app(
     );
     store.create_app(&app, &record).await?;
     Ok(NewApp {
+        id: app.id,
         client_id: app.client_id,
-        client_secret: secret,
+        client_secret: secret.map(|(s, _)| s),
     })
 }
 

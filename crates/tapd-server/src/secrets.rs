@@ -83,6 +83,50 @@ impl Keys {
         mac
     }
 
+    /// A keyed hash of `data` under a purpose `label`, for values derived from the server key
+    /// (CSRF tokens, the key that seals signing keys).
+    pub fn mac(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let mut mac = HmacSha256::new_from_slice(&self.hmac).expect("HMAC takes any key length");
+        mac.update(label.as_bytes());
+        mac.update(b"\0");
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Seals a secret (a signing key kept in the database) with AES-256-GCM under a key derived
+    /// from the server key; `context` is bound to it and must match on opening.
+    pub fn seal(&self, plaintext: &[u8], context: &str) -> Vec<u8> {
+        use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+        let key = self.mac("tapd-seal-v1", b"");
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).expect("32-byte key"));
+        let nonce: [u8; 12] = random_bytes(12).try_into().expect("12 bytes");
+        let mut out = plaintext.to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(context.as_bytes()),
+            &mut out,
+        )
+        .expect("AES-GCM seals");
+        [nonce.as_slice(), &out].concat()
+    }
+
+    /// Opens what `seal` sealed with the same server key and context.
+    pub fn open(&self, sealed: &[u8], context: &str) -> Option<Vec<u8>> {
+        use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+        let key = self.mac("tapd-seal-v1", b"");
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).expect("32-byte key"));
+        let (nonce, body) = sealed.split_at_checked(12)?;
+        let mut body = body.to_vec();
+        let plain = key
+            .open_in_place(
+                Nonce::try_assume_unique_for_key(nonce).ok()?,
+                Aad::from(context.as_bytes()),
+                &mut body,
+            )
+            .ok()?;
+        Some(plain.to_vec())
+    }
+
     /// The lookup key of an opaque token (refresh tokens): a keyed hash, hex.
     pub fn token_hash(&self, token: &str) -> String {
         let mut mac = HmacSha256::new_from_slice(&self.hmac).expect("HMAC takes any key length");
@@ -200,6 +244,19 @@ mod tests {
         assert!(!keys.verify_code(&stored, &new_code(12)));
         assert!(!Keys::generate().verify_code(&stored, &code), "another key");
         assert_ne!(stored.hash, keys.hash_code(&code).hash, "per-pass salt");
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key_and_context() {
+        let keys = Keys::generate();
+        let sealed = keys.seal(b"private key", "kid-1");
+        assert_eq!(
+            keys.open(&sealed, "kid-1").as_deref(),
+            Some(&b"private key"[..])
+        );
+        assert_eq!(keys.open(&sealed, "kid-2"), None, "another context");
+        assert_eq!(Keys::generate().open(&sealed, "kid-1"), None, "another key");
+        assert!(!sealed.windows(11).any(|w| w == b"private key"));
     }
 
     #[test]

@@ -1,18 +1,17 @@
-//! Sign-in (SPEC §6): the JSON API that the CLI and the web pages use — name the user, then a
-//! pass or a password — and the OAuth 2.0 token endpoint (client credentials for applications,
-//! refresh tokens for users). Every attempt is audited; a per-client limit sits in front.
+//! Sign-in (SPEC §6): checking a pass or a password, the same for the JSON API (CLI, scripts)
+//! and the web pages, and the tokens a sign-in yields. Every attempt is audited; a per-client
+//! limit sits in front. Anything obtained with a pass ends no later than the pass.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::post;
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tapd_core::{TapPass, TapPolicy, UsabilityReason, capped_expiry};
-use tapd_store::{AuditRecord, RefreshToken, UserRecord};
+use tapd_store::{AuditRecord, Grant, RefreshToken, UserRecord};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -28,8 +27,6 @@ pub fn routes() -> Router<SharedState> {
         .route("/api/signin/start", post(start))
         .route("/api/signin/tap", post(tap_sign_in))
         .route("/api/signin/password", post(password_sign_in))
-        .route("/oauth2/v2.0/token", post(token))
-        .route("/{tenant}/oauth2/v2.0/token", post(token))
 }
 
 /// The generic refusal for an unknown user, a user without a pass, or a wrong code: it must
@@ -63,7 +60,7 @@ pub fn reason_message(reason: UsabilityReason) -> &'static str {
     }
 }
 
-fn check_rate(state: &AppState, ip: IpAddr) -> ApiResult<()> {
+pub(crate) fn check_rate(state: &AppState, ip: IpAddr) -> ApiResult<()> {
     if state.limiter.allow(ip) {
         Ok(())
     } else {
@@ -85,21 +82,27 @@ async fn start(
     GraphJson(req): GraphJson<StartRequest>,
 ) -> ApiResult<Json<Value>> {
     check_rate(&state, peer.ip())?;
+    let methods = methods_for(&state, req.username.trim()).await?;
+    Ok(Json(
+        json!({"username": req.username.trim(), "methods": methods}),
+    ))
+}
+
+/// The methods worth offering `username`, in order of preference.
+pub(crate) async fn methods_for(state: &AppState, username: &str) -> ApiResult<Vec<&'static str>> {
     let mut methods = Vec::new();
-    if let Some(view) = state.store.user_with_tap(req.username.trim()).await?
+    if let Some(view) = state.store.user_with_tap(username).await?
         && view.user.account_enabled
         && !view.user.is_external
         && let Some((pass, _)) = &view.tap
-        && usability(&state, &view.user, pass, &view.policy)
+        && usability(state, &view.user, pass, &view.policy)
             .await?
             .is_usable()
     {
         methods.push("temporaryAccessPass");
     }
     methods.push("password");
-    Ok(Json(
-        json!({"username": req.username.trim(), "methods": methods}),
-    ))
+    Ok(methods)
 }
 
 /// SPEC §5.3 for this user's pass, now.
@@ -174,83 +177,45 @@ async fn audit_failure(
     }
 }
 
-/// Tokens for a user: an access JWT and an opaque refresh token, both capped at `cap`.
-struct Session {
-    access_token: String,
-    access_expires: OffsetDateTime,
-    refresh: RefreshToken,
-    refresh_token: String,
+/// What the person presented.
+pub(crate) enum Credential {
+    Tap(String),
+    Password(String),
 }
 
-fn new_session(
+/// A checked sign-in, not yet committed: `commit` consumes the pass and stores the session.
+pub(crate) struct Verified {
+    pub user: UserRecord,
+    pub pass: Option<TapPass>,
+    /// The `amr` value: "tap" or "pwd".
+    pub amr: &'static str,
+    method: &'static str,
+    username: String,
+    ip: IpAddr,
+}
+
+/// Checks a credential for `username`. A refusal is audited and tells nothing about other
+/// accounts; for a pass, it says why the pass can't be used (SPEC §5.3).
+pub(crate) async fn verify(
     state: &AppState,
-    user: &UserRecord,
-    amr: &str,
-    tap: Option<&TapPass>,
-    now: OffsetDateTime,
-    refresh_expires: Option<OffsetDateTime>,
-) -> Session {
-    let cap = tap.map(TapPass::expires_at);
-    // An access token outlives neither the pass nor the session it was refreshed from.
-    let access_cap = match (cap, refresh_expires) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    let access_expires = capped_expiry(now, state.access_token_ttl, access_cap);
-    let refresh_token = new_opaque_token();
-    let refresh = RefreshToken {
-        token_hash: state.keys.token_hash(&refresh_token),
-        user_id: user.id,
-        tap_id: tap.map(|t| t.id),
-        amr: amr.to_string(),
-        created_at: now,
-        expires_at: refresh_expires
-            .unwrap_or_else(|| capped_expiry(now, state.refresh_token_ttl, cap)),
-    };
-    let claims = Claims {
-        iss: state.signer.issuer().to_string(),
-        aud: GRAPH_AUDIENCE.into(),
-        sub: user.id.to_string(),
-        tid: state.tenant.id.to_string(),
-        iat: now.unix_timestamp(),
-        nbf: now.unix_timestamp(),
-        exp: access_expires.unix_timestamp(),
-        jti: Uuid::new_v4().to_string(),
-        idtyp: "user".into(),
-        amr: amr.split_whitespace().map(str::to_string).collect(),
-        upn: Some(user.upn.clone()),
-        roles: vec![],
-        tap: tap.map(|t| t.id),
-    };
-    Session {
-        access_token: state.signer.sign(&claims),
-        access_expires,
-        refresh,
-        refresh_token,
+    username: &str,
+    credential: Credential,
+    ip: IpAddr,
+) -> ApiResult<Verified> {
+    check_rate(state, ip)?;
+    let username = username.trim();
+    match credential {
+        Credential::Tap(code) => verify_tap(state, username, code.trim(), ip).await,
+        Credential::Password(password) => verify_password(state, username, password, ip).await,
     }
 }
 
-fn session_json(s: &Session, user: &UserRecord, now: OffsetDateTime) -> Value {
-    json!({
-        "token_type": "Bearer",
-        "access_token": s.access_token,
-        "expires_in": (s.access_expires - now).whole_seconds().max(0),
-        "expires_at": format_time(s.access_expires),
-        "refresh_token": s.refresh_token,
-        "refresh_token_expires_at": format_time(s.refresh.expires_at),
-        "amr": s.refresh.amr.split_whitespace().collect::<Vec<_>>(),
-        "user": {"id": user.id, "userPrincipalName": user.upn, "displayName": user.display_name},
-    })
-}
-
-async fn tap_sign_in(
-    State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    GraphJson(req): GraphJson<TapRequest>,
-) -> ApiResult<Json<Value>> {
-    let ip = peer.ip();
-    check_rate(&state, ip)?;
-    let username = req.username.trim();
+async fn verify_tap(
+    state: &AppState,
+    username: &str,
+    code: &str,
+    ip: IpAddr,
+) -> ApiResult<Verified> {
     const METHOD: &str = "Temporary Access Pass";
     let found = state
         .store
@@ -259,7 +224,7 @@ async fn tap_sign_in(
         .filter(|view| view.user.account_enabled && !view.user.is_external);
     let Some(tapd_store::SignInView { user, tap, policy }) = found else {
         audit_failure(
-            &state,
+            state,
             username,
             None,
             METHOD,
@@ -270,31 +235,17 @@ async fn tap_sign_in(
         return Err(refusal(WRONG_CODE));
     };
     let Some((pass, secret)) = tap else {
-        audit_failure(
-            &state,
-            username,
-            Some(&user),
-            METHOD,
-            ip,
-            "The user holds no Temporary Access Pass",
-        )
-        .await;
+        let why = "The user holds no Temporary Access Pass";
+        audit_failure(state, username, Some(&user), METHOD, ip, why).await;
         return Err(refusal(WRONG_CODE));
     };
-    let reason = usability(&state, &user, &pass, &policy).await?;
+    let reason = usability(state, &user, &pass, &policy).await?;
     if !reason.is_usable() {
-        audit_failure(
-            &state,
-            username,
-            Some(&user),
-            METHOD,
-            ip,
-            &format!("{reason:?}"),
-        )
-        .await;
+        let why = format!("{reason:?}");
+        audit_failure(state, username, Some(&user), METHOD, ip, &why).await;
         return Err(refusal(reason_message(reason)));
     }
-    if !state.keys.verify_code(&secret, req.code.trim()) {
+    if !state.keys.verify_code(&secret, code) {
         let record = sign_in_record(
             state.now(),
             username,
@@ -309,19 +260,292 @@ async fn tap_sign_in(
         }
         return Err(refusal(WRONG_CODE));
     }
-    let now = state.now();
-    let session = new_session(&state, &user, "tap", Some(&pass), now, None);
-    let record = sign_in_record(now, username, Some(&user), METHOD, ip, None);
-    if !state
+    Ok(Verified {
+        user,
+        pass: Some(pass),
+        amr: "tap",
+        method: METHOD,
+        username: username.to_string(),
+        ip,
+    })
+}
+
+async fn verify_password(
+    state: &AppState,
+    username: &str,
+    password: String,
+    ip: IpAddr,
+) -> ApiResult<Verified> {
+    const METHOD: &str = "Password";
+    let user = state
         .store
-        .complete_tap_sign_in(&pass, now, &session.refresh, &record)
+        .find_user(username)
         .await?
-    {
-        // Another sign-in consumed the one-time pass first, or it locked meanwhile.
-        audit_failure(&state, username, Some(&user), METHOD, ip, "OneTimeUsed").await;
-        return Err(refusal(reason_message(UsabilityReason::OneTimeUsed)));
+        .filter(|u| u.account_enabled && !u.is_external);
+    let phc = user.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || {
+        crate::secrets::verify_password(&password, phc.as_deref())
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    match (ok, user) {
+        (true, Some(user)) => Ok(Verified {
+            user,
+            pass: None,
+            amr: "pwd",
+            method: METHOD,
+            username: username.to_string(),
+            ip,
+        }),
+        (_, user) => {
+            let why = "Invalid user name or password";
+            audit_failure(state, username, user.as_ref(), METHOD, ip, why).await;
+            Err(refusal(WRONG_PASSWORD))
+        }
     }
-    Ok(Json(session_json(&session, &user, now)))
+}
+
+impl Verified {
+    /// When anything this sign-in yields must end: the pass's end, if a pass was used.
+    pub fn cap(&self) -> Option<OffsetDateTime> {
+        self.pass.as_ref().map(TapPass::expires_at)
+    }
+
+    /// Consumes the pass (exactly one concurrent sign-in with a one-time pass wins) and stores
+    /// `grant` and the audit record, all in one commit.
+    pub async fn commit(
+        &self,
+        state: &AppState,
+        now: OffsetDateTime,
+        grant: Grant,
+    ) -> ApiResult<()> {
+        let record = sign_in_record(
+            now,
+            &self.username,
+            Some(&self.user),
+            self.method,
+            self.ip,
+            None,
+        );
+        if !state
+            .store
+            .sign_in_commit(self.pass.clone(), grant, &record)
+            .await?
+        {
+            // Another sign-in consumed the one-time pass first, or it locked meanwhile.
+            audit_failure(
+                state,
+                &self.username,
+                Some(&self.user),
+                self.method,
+                self.ip,
+                "OneTimeUsed",
+            )
+            .await;
+            return Err(refusal(reason_message(UsabilityReason::OneTimeUsed)));
+        }
+        Ok(())
+    }
+}
+
+/// What a set of tokens is for.
+pub(crate) struct Issue<'a> {
+    pub user: &'a UserRecord,
+    /// Space-separated `amr`.
+    pub amr: &'a str,
+    pub tap: Option<&'a TapPass>,
+    /// The application, for the OAuth flows; `None` for tapd's own sign-in API.
+    pub client_id: Option<Uuid>,
+    pub scope: &'a str,
+    pub nonce: Option<&'a str>,
+    pub auth_time: OffsetDateTime,
+    /// The sign-in session (refresh-token family).
+    pub family_id: &'a str,
+    /// The expiry of the refresh token being rotated: nothing new outlives it.
+    pub session_end: Option<OffsetDateTime>,
+    pub with_refresh: bool,
+    pub with_id_token: bool,
+}
+
+pub(crate) struct Tokens {
+    pub access_token: String,
+    pub access_expires: OffsetDateTime,
+    /// The refresh token and what the store keeps of it.
+    pub refresh: Option<(String, RefreshToken)>,
+    pub id_token: Option<String>,
+}
+
+/// An OpenID Connect ID token's claims.
+#[derive(serde::Serialize)]
+struct IdClaims<'a> {
+    iss: &'a str,
+    sub: String,
+    aud: String,
+    exp: i64,
+    iat: i64,
+    nbf: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    amr: Vec<&'a str>,
+    tid: String,
+    oid: String,
+    sid: &'a str,
+    preferred_username: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    ver: &'static str,
+}
+
+/// Signs the tokens of a user sign-in. Each ends no later than the pass it came from (if any)
+/// and the session it was refreshed from.
+pub(crate) fn issue(state: &AppState, req: &Issue<'_>, now: OffsetDateTime) -> Tokens {
+    let cap = match (req.tap.map(TapPass::expires_at), req.session_end) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let access_expires = capped_expiry(now, state.access_token_ttl, cap);
+    let amr: Vec<&str> = req.amr.split_whitespace().collect();
+    let claims = Claims {
+        iss: state.signer.issuer().to_string(),
+        aud: GRAPH_AUDIENCE.into(),
+        sub: req.user.id.to_string(),
+        tid: state.tenant.id.to_string(),
+        iat: now.unix_timestamp(),
+        nbf: now.unix_timestamp(),
+        exp: access_expires.unix_timestamp(),
+        jti: Uuid::new_v4().to_string(),
+        idtyp: "user".into(),
+        amr: amr.iter().map(|s| s.to_string()).collect(),
+        upn: Some(req.user.upn.clone()),
+        roles: vec![],
+        tap: req.tap.map(|t| t.id),
+        azp: req.client_id.map(|c| c.to_string()),
+        scp: req.client_id.map(|_| req.scope.to_string()),
+        sid: Some(req.family_id.to_string()),
+    };
+    let refresh = req.with_refresh.then(|| {
+        let token = new_opaque_token();
+        let stored = RefreshToken {
+            token_hash: state.keys.token_hash(&token),
+            user_id: req.user.id,
+            tap_id: req.tap.map(|t| t.id),
+            amr: req.amr.to_string(),
+            created_at: now,
+            expires_at: req
+                .session_end
+                .unwrap_or_else(|| capped_expiry(now, state.refresh_token_ttl, cap)),
+            family_id: req.family_id.to_string(),
+            client_id: req.client_id,
+            scope: req.scope.to_string(),
+            auth_time: req.auth_time,
+        };
+        (token, stored)
+    });
+    let id_token = match (req.with_id_token, req.client_id) {
+        (true, Some(client_id)) => {
+            let scopes: Vec<&str> = req.scope.split_whitespace().collect();
+            let id = IdClaims {
+                iss: state.signer.issuer(),
+                sub: req.user.id.to_string(),
+                aud: client_id.to_string(),
+                exp: access_expires.unix_timestamp(),
+                iat: now.unix_timestamp(),
+                nbf: now.unix_timestamp(),
+                auth_time: req.auth_time.unix_timestamp(),
+                nonce: req.nonce,
+                amr: amr.clone(),
+                tid: state.tenant.id.to_string(),
+                oid: req.user.id.to_string(),
+                sid: req.family_id,
+                preferred_username: &req.user.upn,
+                name: &req.user.display_name,
+                email: req
+                    .user
+                    .mail
+                    .as_deref()
+                    .filter(|_| scopes.contains(&"email")),
+                ver: "2.0",
+            };
+            Some(state.signer.sign(&id, now))
+        }
+        _ => None,
+    };
+    Tokens {
+        access_token: state.signer.sign(&claims, now),
+        access_expires,
+        refresh,
+        id_token,
+    }
+}
+
+/// A new session id (refresh-token family).
+pub(crate) fn new_family() -> String {
+    Uuid::new_v4().to_string()
+}
+
+/// The JSON sign-in API's answer.
+fn session_json(t: &Tokens, user: &UserRecord, amr: &str, now: OffsetDateTime) -> Value {
+    let (refresh_token, refresh) = t
+        .refresh
+        .as_ref()
+        .expect("the sign-in API always refreshes");
+    json!({
+        "token_type": "Bearer",
+        "access_token": t.access_token,
+        "expires_in": (t.access_expires - now).whole_seconds().max(0),
+        "expires_at": format_time(t.access_expires),
+        "refresh_token": refresh_token,
+        "refresh_token_expires_at": format_time(refresh.expires_at),
+        "amr": amr.split_whitespace().collect::<Vec<_>>(),
+        "user": {"id": user.id, "userPrincipalName": user.upn, "displayName": user.display_name},
+    })
+}
+
+/// The JSON API's sign-in: tokens for tapd itself (the CLI, scripts).
+async fn api_sign_in(
+    state: &AppState,
+    username: &str,
+    credential: Credential,
+    ip: IpAddr,
+) -> ApiResult<Json<Value>> {
+    let verified = verify(state, username, credential, ip).await?;
+    let now = state.now();
+    let family = new_family();
+    let tokens = issue(
+        state,
+        &Issue {
+            user: &verified.user,
+            amr: verified.amr,
+            tap: verified.pass.as_ref(),
+            client_id: None,
+            scope: "",
+            nonce: None,
+            auth_time: now,
+            family_id: &family,
+            session_end: None,
+            with_refresh: true,
+            with_id_token: false,
+        },
+        now,
+    );
+    let (_, refresh) = tokens.refresh.clone().expect("with_refresh");
+    verified.commit(state, now, Grant::Refresh(refresh)).await?;
+    Ok(Json(session_json(
+        &tokens,
+        &verified.user,
+        verified.amr,
+        now,
+    )))
+}
+
+async fn tap_sign_in(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    GraphJson(req): GraphJson<TapRequest>,
+) -> ApiResult<Json<Value>> {
+    api_sign_in(&state, &req.username, Credential::Tap(req.code), peer.ip()).await
 }
 
 async fn password_sign_in(
@@ -329,258 +553,11 @@ async fn password_sign_in(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     GraphJson(req): GraphJson<PasswordRequest>,
 ) -> ApiResult<Json<Value>> {
-    let ip = peer.ip();
-    check_rate(&state, ip)?;
-    let username = req.username.trim().to_string();
-    const METHOD: &str = "Password";
-    let user = state
-        .store
-        .find_user(&username)
-        .await?
-        .filter(|u| u.account_enabled && !u.is_external);
-    let phc = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || {
-        crate::secrets::verify_password(&password, phc.as_deref())
-    })
-    .await
-    .map_err(|_| ApiError::internal())?;
-    let user = match (ok, user) {
-        (true, Some(user)) => user,
-        (_, user) => {
-            audit_failure(
-                &state,
-                &username,
-                user.as_ref(),
-                METHOD,
-                ip,
-                "Invalid user name or password",
-            )
-            .await;
-            return Err(refusal(WRONG_PASSWORD));
-        }
-    };
-    let now = state.now();
-    let session = new_session(&state, &user, "pwd", None, now, None);
-    let record = sign_in_record(now, &username, Some(&user), METHOD, ip, None);
-    state.store.open_session(&session.refresh, &record).await?;
-    Ok(Json(session_json(&session, &user, now)))
-}
-
-/// An OAuth 2.0 error (RFC 6749 §5.2), the format the token endpoint speaks.
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({
-            "error": error,
-            "error_description": description,
-            "correlation_id": current_request_id(),
-        })),
+    api_sign_in(
+        &state,
+        &req.username,
+        Credential::Password(req.password),
+        peer.ip(),
     )
-        .into_response()
-}
-
-#[derive(Deserialize)]
-struct TokenRequest {
-    grant_type: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    refresh_token: Option<String>,
-    #[allow(dead_code)]
-    scope: Option<String>,
-}
-
-async fn token(
-    State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    form: Result<Form<TokenRequest>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    if !state.limiter.allow(peer.ip()) {
-        return oauth_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "slow_down",
-            "Too many requests from this client.",
-        );
-    }
-    let Ok(Form(req)) = form else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "The body must be application/x-www-form-urlencoded.",
-        );
-    };
-    let result = match req.grant_type.as_deref() {
-        Some("client_credentials") => client_credentials(&state, &headers, req).await,
-        Some("refresh_token") => refresh(&state, req).await,
-        Some(_) => Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "Supported grant types: client_credentials, refresh_token.",
-        )),
-        None => Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "grant_type is required.",
-        )),
-    };
-    match result {
-        Ok(body) => (StatusCode::OK, [("cache-control", "no-store")], Json(body)).into_response(),
-        Err(response) => response,
-    }
-}
-
-/// Client id and secret from the form or from HTTP Basic authentication.
-fn client_credentials_of(headers: &HeaderMap, req: &TokenRequest) -> Option<(String, String)> {
-    if let (Some(id), Some(secret)) = (&req.client_id, &req.client_secret) {
-        return Some((id.clone(), secret.clone()));
-    }
-    use base64::Engine;
-    let basic = headers
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(basic.trim())
-        .ok()?;
-    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
-}
-
-async fn client_credentials(
-    state: &AppState,
-    headers: &HeaderMap,
-    req: TokenRequest,
-) -> Result<Value, Response> {
-    let internal = |_| {
-        oauth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "An internal error occurred.",
-        )
-    };
-    let bad_client = || {
-        oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed.",
-        )
-    };
-    let (client_id, secret) = client_credentials_of(headers, &req).ok_or_else(bad_client)?;
-    let app = match Uuid::parse_str(&client_id) {
-        Ok(id) => state
-            .store
-            .app_by_client_id(&id.to_string())
-            .await
-            .map_err(|e| internal(e.to_string()))?,
-        Err(_) => None,
-    };
-    let phc = app.as_ref().map(|a| a.secret_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || {
-        crate::secrets::verify_password(&secret, phc.as_deref())
-    })
     .await
-    .map_err(|e| internal(e.to_string()))?;
-    let app = app.filter(|_| ok).ok_or_else(bad_client)?;
-    let now = state.now();
-    let expires = now + state.access_token_ttl;
-    let claims = Claims {
-        iss: state.signer.issuer().to_string(),
-        aud: GRAPH_AUDIENCE.into(),
-        sub: app.id.to_string(),
-        tid: state.tenant.id.to_string(),
-        iat: now.unix_timestamp(),
-        nbf: now.unix_timestamp(),
-        exp: expires.unix_timestamp(),
-        jti: Uuid::new_v4().to_string(),
-        idtyp: "app".into(),
-        amr: vec![],
-        upn: None,
-        roles: app
-            .permissions
-            .iter()
-            .map(|p| p.as_str().to_string())
-            .collect(),
-        tap: None,
-    };
-    let ttl = state.access_token_ttl.whole_seconds();
-    Ok(json!({
-        "token_type": "Bearer",
-        "expires_in": ttl,
-        "ext_expires_in": ttl,
-        "access_token": state.signer.sign(&claims),
-    }))
-}
-
-/// Refresh-token grant with rotation. The session never outlives its pass: a refresh after the
-/// pass was deleted or expired fails.
-async fn refresh(state: &AppState, req: TokenRequest) -> Result<Value, Response> {
-    let internal = |e: tapd_store::StoreError| {
-        tracing::error!(request_id = %current_request_id(), error = %e, "refresh failed");
-        oauth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "An internal error occurred.",
-        )
-    };
-    let invalid = |why: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why);
-    let token = req.refresh_token.ok_or_else(|| {
-        oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "refresh_token is required.",
-        )
-    })?;
-    let old = state
-        .store
-        .take_refresh(&state.keys.token_hash(&token))
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| invalid("The refresh token is invalid, expired or already used."))?;
-    let now = state.now();
-    if now >= old.expires_at {
-        return Err(invalid("The refresh token has expired."));
-    }
-    let pass = match old.tap_id {
-        Some(tap_id) => {
-            let pass = state
-                .store
-                .tap_of(old.user_id)
-                .await
-                .map_err(internal)?
-                .map(|(p, _)| p)
-                .filter(|p| p.id == tap_id);
-            match pass {
-                Some(p) if now < p.expires_at() => Some(p),
-                _ => {
-                    return Err(invalid(
-                        "The Temporary Access Pass this session was opened with was deleted or has expired. Sign in again.",
-                    ));
-                }
-            }
-        }
-        None => None,
-    };
-    let user = state
-        .store
-        .find_user(&old.user_id.to_string())
-        .await
-        .map_err(internal)?
-        .filter(|u| u.account_enabled)
-        .ok_or_else(|| invalid("The account is disabled or gone."))?;
-    let session = new_session(
-        state,
-        &user,
-        &old.amr,
-        pass.as_ref(),
-        now,
-        Some(old.expires_at),
-    );
-    state
-        .store
-        .put_refresh(&session.refresh)
-        .await
-        .map_err(internal)?;
-    Ok(session_json(&session, &user, now))
 }

@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::{AuditRecord, RefreshToken, Result, StoreError, micros};
+use crate::{AuditRecord, Grant, RefreshToken, Result, StoreError, WebSession, micros};
 use tapd_core::TapPass;
 
 /// Largest number of sign-ins committed together.
@@ -28,11 +28,11 @@ pub(crate) struct Job {
 }
 
 pub(crate) enum Write {
-    /// A success: consume the pass if any (gating the rest), then store the refresh token.
+    /// A success: consume the pass if any (gating the rest), then store what it grants.
     Session {
         pass: Option<TapPass>,
         now: OffsetDateTime,
-        refresh: Box<RefreshToken>,
+        grant: Box<Grant>,
     },
     /// A wrong code: count it against the pass.
     WrongCode { pass: uuid::Uuid },
@@ -175,9 +175,10 @@ async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
 
     let mut claimed = HashSet::new();
     let mut refreshes = Vec::new();
+    let mut webs = Vec::new();
     let mut audits = Vec::new();
     for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
-        if let Write::Session { pass, refresh, .. } = &job.write {
+        if let Write::Session { pass, grant, .. } = &job.write {
             outcome.accepted = match pass {
                 None => true,
                 Some(p) if p.is_usable_once => {
@@ -189,8 +190,10 @@ async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
                     reset.contains(&id) || unlocked.contains(&id)
                 }
             };
-            if outcome.accepted {
-                refreshes.push(refresh.as_ref());
+            match grant.as_ref() {
+                _ if !outcome.accepted => {}
+                Grant::Refresh(r) => refreshes.push(r),
+                Grant::Web(w) => webs.push(w),
             }
         }
         if outcome.accepted {
@@ -198,6 +201,7 @@ async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
         }
     }
     insert_refreshes(&mut tx, &refreshes).await?;
+    insert_web_sessions(&mut tx, &webs).await?;
     insert_audits(&mut tx, &audits).await?;
     tx.commit().await?;
     Ok(outcomes)
@@ -257,18 +261,30 @@ async fn insert_refreshes(tx: &mut crate::Tx<'_>, refreshes: &[&RefreshToken]) -
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO refresh_tokens (token_hash, user_id, tap_id, amr, created_at, expires_at) VALUES {}",
-        rows_of(refreshes.len(), 6)
+        "INSERT INTO refresh_tokens ({}) VALUES {}",
+        crate::REFRESH_COLUMNS,
+        rows_of(refreshes.len(), 10)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for r in refreshes {
-        query = query
-            .bind(r.token_hash.clone())
-            .bind(r.user_id.to_string())
-            .bind(r.tap_id.map(|t| t.to_string()))
-            .bind(r.amr.clone())
-            .bind(micros(r.created_at))
-            .bind(micros(r.expires_at));
+        query = r.bind_to(query);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn insert_web_sessions(tx: &mut crate::Tx<'_>, webs: &[&WebSession]) -> Result<()> {
+    if webs.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO web_sessions ({}) VALUES {}",
+        crate::WEB_SESSION_COLUMNS,
+        rows_of(webs.len(), 7)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for w in webs {
+        query = w.bind_to(query);
     }
     query.execute(&mut **tx).await?;
     Ok(())

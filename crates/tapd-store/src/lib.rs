@@ -3,6 +3,7 @@
 //! microsecond times, BIGINT 0/1 flags) so each query is written once; only migrations differ.
 
 mod batch;
+mod oauth;
 mod rows;
 
 use std::str::FromStr;
@@ -14,7 +15,10 @@ use tapd_core::{Role, TapPass, TapPolicy};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use oauth::*;
 pub use rows::*;
+
+pub(crate) use oauth::{REFRESH_COLUMNS, WEB_SESSION_COLUMNS};
 
 /// What can go wrong below the domain. The server maps these to Graph errors; the domain never
 /// sees a `sqlx::Error`.
@@ -356,6 +360,8 @@ impl Store {
         let id = id.to_string();
         for table in [
             "DELETE FROM refresh_tokens WHERE user_id = $1",
+            "DELETE FROM web_sessions WHERE user_id = $1",
+            "DELETE FROM auth_codes WHERE user_id = $1",
             "DELETE FROM taps WHERE user_id = $1",
             "DELETE FROM group_members WHERE user_id = $1",
             "DELETE FROM role_assignments WHERE principal_id = $1",
@@ -646,29 +652,29 @@ impl Store {
             .bind(user.to_string())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE tap_id = $1")
+        for table in ["refresh_tokens", "web_sessions", "auth_codes"] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE tap_id = $1"
+            )))
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        }
         finish(tx, res.rows_affected() == 1, audit).await
     }
 
-    /// Completes a TAP sign-in: consumes the pass (a one-time pass only if still unused, so
-    /// exactly one of any number of concurrent attempts wins; a pass locked meanwhile is
-    /// refused), resets the failure count, stores the refresh token and the audit record — all
-    /// or nothing, durably, committed together with other sign-ins waiting at the same moment.
-    /// Returns false, writing nothing, when the pass was no longer usable.
-    pub async fn complete_tap_sign_in(
+    /// Commits a successful sign-in: consumes the pass if any (gating the rest), stores what it
+    /// grants and the audit record. False, writing nothing, when the pass could not be consumed.
+    pub async fn sign_in_commit(
         &self,
-        pass: &TapPass,
-        now: OffsetDateTime,
-        refresh: &RefreshToken,
+        pass: Option<TapPass>,
+        grant: Grant,
         audit: &AuditRecord,
     ) -> Result<bool> {
         let write = batch::Write::Session {
-            pass: Some(pass.clone()),
-            now,
-            refresh: Box::new(refresh.clone()),
+            pass,
+            now: audit.at,
+            grant: Box::new(grant),
         };
         Ok(self.sign_in_write(write, audit).await?.accepted)
     }
@@ -686,18 +692,6 @@ impl Store {
             .map(|_| ())
     }
 
-    // ----- sessions (refresh tokens) -----
-
-    /// Stores a refresh token and the sign-in audit record together.
-    pub async fn open_session(&self, refresh: &RefreshToken, audit: &AuditRecord) -> Result<()> {
-        let write = batch::Write::Session {
-            pass: None,
-            now: audit.at,
-            refresh: Box::new(refresh.clone()),
-        };
-        self.sign_in_write(write, audit).await.map(|_| ())
-    }
-
     async fn sign_in_write(
         &self,
         write: batch::Write,
@@ -712,67 +706,6 @@ impl Store {
         let gone = || StoreError::Corrupt("the sign-in writer has stopped".into());
         self.sign_ins.send(job).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
-    }
-
-    /// Takes a refresh token out (rotation: each is used once). A token whose pass is gone is
-    /// refused by the caller, who checks `tap_exists`.
-    pub async fn take_refresh(&self, token_hash: &str) -> Result<Option<RefreshToken>> {
-        let row = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE token_hash = $1 \
-             RETURNING token_hash, user_id, tap_id, amr, created_at, expires_at",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(RefreshToken::from_row).transpose()
-    }
-
-    pub async fn put_refresh(&self, refresh: &RefreshToken) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_refresh(&mut tx, refresh).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    // ----- applications -----
-
-    pub async fn create_app(&self, app: &AppRecord, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO apps (id, client_id, display_name, secret_hash, permissions, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(app.id.to_string())
-        .bind(app.client_id.to_string())
-        .bind(&app.display_name)
-        .bind(&app.secret_hash)
-        .bind(rows::permissions_to_text(&app.permissions))
-        .bind(micros(app.created_at))
-        .execute(&mut *tx)
-        .await?;
-        finish(tx, true, audit).await.map(|_| ())
-    }
-
-    pub async fn app_by_client_id(&self, client_id: &str) -> Result<Option<AppRecord>> {
-        let row = sqlx::query(
-            "SELECT id, client_id, display_name, secret_hash, permissions, created_at \
-             FROM apps WHERE client_id = $1",
-        )
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(AppRecord::from_row).transpose()
-    }
-
-    pub async fn app(&self, id: Uuid) -> Result<Option<AppRecord>> {
-        let row = sqlx::query(
-            "SELECT id, client_id, display_name, secret_hash, permissions, created_at \
-             FROM apps WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(AppRecord::from_row).transpose()
     }
 
     // ----- audit -----
@@ -810,10 +743,10 @@ impl Store {
             ("users", USER_COLUMNS),
             ("taps", "id, user_id"),
             ("refresh_tokens", "token_hash, user_id, amr"),
-            (
-                "apps",
-                "id, client_id, display_name, secret_hash, permissions",
-            ),
+            ("apps", "id, client_id, display_name, permissions"),
+            ("app_secrets", "key_id, hint, secret_hash"),
+            ("auth_codes", "code_hash, nonce, code_challenge"),
+            ("web_sessions", "token_hash"),
             ("policies", "id, body"),
             ("directory_audits", "id, body"),
             ("sign_ins", "id, body"),
@@ -919,22 +852,6 @@ async fn insert_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<()> {
         Err(e) => Err(e.into()),
         Ok(_) => Ok(()),
     }
-}
-
-pub(crate) async fn insert_refresh(tx: &mut Tx<'_>, r: &RefreshToken) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, user_id, tap_id, amr, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&r.token_hash)
-    .bind(r.user_id.to_string())
-    .bind(r.tap_id.map(|t| t.to_string()))
-    .bind(&r.amr)
-    .bind(micros(r.created_at))
-    .bind(micros(r.expires_at))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 pub(crate) async fn insert_audit(tx: &mut Tx<'_>, table: &str, a: &AuditRecord) -> Result<()> {

@@ -134,68 +134,8 @@ pub struct StoredSecret {
     pub hash: Vec<u8>,
 }
 
-/// A refresh token, known to the store only by its hash.
-#[derive(Clone, Debug)]
-pub struct RefreshToken {
-    pub token_hash: String,
-    pub user_id: Uuid,
-    /// The pass that opened this session, whose deletion ends it.
-    pub tap_id: Option<Uuid>,
-    /// Space-separated authentication method references.
-    pub amr: String,
-    pub created_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-}
-
-impl RefreshToken {
-    pub(crate) fn from_row(r: &AnyRow) -> Result<RefreshToken> {
-        Ok(RefreshToken {
-            token_hash: r.try_get(0)?,
-            user_id: uuid_of(&r.try_get::<String, _>(1)?)?,
-            tap_id: r
-                .try_get::<Option<String>, _>(2)?
-                .map(|s| uuid_of(&s))
-                .transpose()?,
-            amr: r.try_get(3)?,
-            created_at: from_micros(r.try_get(4)?)?,
-            expires_at: from_micros(r.try_get(5)?)?,
-        })
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct AppRecord {
-    pub id: Uuid,
-    pub client_id: Uuid,
-    pub display_name: String,
-    /// argon2 PHC string of the client secret.
-    pub secret_hash: String,
-    pub permissions: Vec<Permission>,
-    pub created_at: OffsetDateTime,
-}
-
 pub(crate) fn permissions_to_text(p: &[Permission]) -> String {
     p.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")
-}
-
-impl AppRecord {
-    pub(crate) fn from_row(r: &AnyRow) -> Result<AppRecord> {
-        let perms: String = r.try_get(4)?;
-        Ok(AppRecord {
-            id: uuid_of(&r.try_get::<String, _>(0)?)?,
-            client_id: uuid_of(&r.try_get::<String, _>(1)?)?,
-            display_name: r.try_get(2)?,
-            secret_hash: r.try_get(3)?,
-            permissions: perms
-                .split_whitespace()
-                .map(|p| {
-                    Permission::parse(p)
-                        .ok_or_else(|| StoreError::Corrupt(format!("permission {p}")))
-                })
-                .collect::<Result<_>>()?,
-            created_at: from_micros(r.try_get(5)?)?,
-        })
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

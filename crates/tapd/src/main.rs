@@ -43,10 +43,15 @@ enum Command {
         #[command(flatten)]
         db: Overrides,
     },
-    /// Applications (service principals).
+    /// Applications (service principals, OpenID Connect clients).
     App {
         #[command(subcommand)]
         command: AppCommand,
+    },
+    /// Token-signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     #[command(flatten)]
     Admin(cli::AdminCommand),
@@ -54,19 +59,63 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AppCommand {
-    /// Register an application with application permissions; prints its client id and secret once.
+    /// Register an application; prints its client id (and secret, once, for a confidential app).
     Create {
         #[arg(long)]
         name: String,
         /// An application permission, e.g. UserAuthenticationMethod.ReadWrite.All (repeatable).
         #[arg(long = "permission")]
         permissions: Vec<String>,
+        /// A redirect URI of a server-side (confidential) app, matched exactly (repeatable).
+        #[arg(long = "redirect-uri")]
+        web_redirect_uris: Vec<String>,
+        /// A redirect URI of a browser app (public client, PKCE) (repeatable).
+        #[arg(long = "spa-redirect-uri")]
+        spa_redirect_uris: Vec<String>,
+        /// A redirect URI of a mobile or desktop app (public client, PKCE) (repeatable).
+        #[arg(long = "public-redirect-uri")]
+        public_redirect_uris: Vec<String>,
         /// Print {"client_id": …, "client_secret": …}.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         db: Overrides,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key: published at once, signing from --activate-in; keys whose tokens
+    /// have all expired are removed.
+    Rotate {
+        /// When the new key starts signing, e.g. 24h, 30m, 0s (at once, after a compromise).
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        activate_in: time::Duration,
+        #[command(flatten)]
+        db: Overrides,
+    },
+    /// List the signing keys and their state.
+    List {
+        #[command(flatten)]
+        db: Overrides,
+    },
+}
+
+/// `90s`, `30m`, `24h`, `7d`.
+fn parse_duration(s: &str) -> Result<time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("'{s}': expected a number and a unit, e.g. 24h"))?;
+    match unit {
+        "s" => Ok(time::Duration::seconds(n)),
+        "m" => Ok(time::Duration::minutes(n)),
+        "h" => Ok(time::Duration::hours(n)),
+        "d" => Ok(time::Duration::days(n)),
+        _ => Err(format!("'{s}': the unit must be s, m, h or d")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -115,6 +164,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 AppCommand::Create {
                     name,
                     permissions,
+                    web_redirect_uris,
+                    spa_redirect_uris,
+                    public_redirect_uris,
                     json,
                     db,
                 },
@@ -131,18 +183,66 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let (_, store, _) = open(&db).await?;
-            let app =
-                ops::create_app(&store, &name, &permissions, OffsetDateTime::now_utc()).await?;
+            let spec = ops::AppSpec {
+                name: name.clone(),
+                permissions,
+                web_redirect_uris,
+                spa_redirect_uris,
+                public_redirect_uris,
+            };
+            let app = ops::create_app(&store, &spec, OffsetDateTime::now_utc()).await?;
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"client_id": app.client_id, "client_secret": app.client_secret})
+                    serde_json::json!({"id": app.id, "client_id": app.client_id, "client_secret": app.client_secret})
                 );
             } else {
                 println!("Application {name} registered.");
                 println!("client id:     {}", app.client_id);
-                println!("client secret: {}", app.client_secret);
-                println!("The secret is shown only now; store it safely.");
+                match &app.client_secret {
+                    Some(secret) => {
+                        println!("client secret: {secret}");
+                        println!("The secret is shown only now; store it safely.");
+                    }
+                    None => println!("A public client: no secret; it uses PKCE."),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { activate_in, db },
+        } => {
+            let (_, store, keys) = open(&db).await?;
+            let now = OffsetDateTime::now_utc();
+            let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
+            let kid =
+                tapd_server::tokens::rotate(&store, &keys, now, now + activate_in, ttl).await?;
+            println!(
+                "New signing key {kid}: published now, signs from {}.",
+                tapd_server::graph::format_time(now + activate_in)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            command: KeysCommand::List { db },
+        } => {
+            let (settings, store, keys) = open(&db).await?;
+            let now = OffsetDateTime::now_utc();
+            let signer = tapd_server::tokens::TokenSigner::load(
+                &store,
+                &keys,
+                String::new(),
+                tapd_server::DEFAULT_ACCESS_TOKEN_TTL,
+                now,
+            )
+            .await?;
+            drop(settings);
+            println!("{:<18} {:<28} STATE", "KEY ID", "SIGNS FROM");
+            for (kid, from, state) in signer.describe(now) {
+                println!(
+                    "{kid:<18} {:<28} {state}",
+                    tapd_server::graph::format_time(from)
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

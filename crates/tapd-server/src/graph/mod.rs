@@ -2,6 +2,7 @@
 //! Graph names them. Each handler parses, authorizes by role and target, calls the domain, and
 //! writes one audit record per change.
 
+mod applications;
 mod audit;
 mod groups;
 mod methods;
@@ -22,6 +23,7 @@ use crate::error::{ApiError, ApiResult, current_request_id};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
+        .merge(applications::routes())
         .merge(users::routes())
         .merge(groups::routes())
         .merge(roles::routes())

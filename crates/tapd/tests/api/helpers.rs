@@ -185,12 +185,18 @@ impl TestApp {
 
     /// An application with `permissions`, signed in with client credentials.
     pub async fn app(&self, permissions: &[Permission]) -> Client {
-        let app = ops::create_app(&self.store, "test app", permissions, t0())
+        let spec = ops::AppSpec {
+            name: "test app".into(),
+            permissions: permissions.to_vec(),
+            ..Default::default()
+        };
+        let app = ops::create_app(&self.store, &spec, t0())
             .await
             .expect("create app");
+        let secret = app.client_secret.expect("a confidential app");
         let token = self
             .anon
-            .client_credentials(&app.client_id.to_string(), &app.client_secret)
+            .client_credentials(&app.client_id.to_string(), &secret)
             .await
             .expect("client credentials");
         self.anon.clone().with_token(token_of(&token))

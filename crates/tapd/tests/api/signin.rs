@@ -233,13 +233,18 @@ async fn password_sign_in_keeps_working_beside_a_pass() {
 #[tokio::test]
 async fn client_credentials_give_an_app_token() {
     let app = TestApp::spawn().await;
-    let created =
-        tapd_server::ops::create_app(&app.store, "script", &[Permission::PolicyReadAll], t0())
-            .await
-            .expect("app");
+    let spec = tapd_server::ops::AppSpec {
+        name: "script".into(),
+        permissions: vec![Permission::PolicyReadAll],
+        ..Default::default()
+    };
+    let created = tapd_server::ops::create_app(&app.store, &spec, t0())
+        .await
+        .expect("app");
+    let secret = created.client_secret.expect("a confidential app");
     let token = app
         .anon
-        .client_credentials(&created.client_id.to_string(), &created.client_secret)
+        .client_credentials(&created.client_id.to_string(), &secret)
         .await
         .expect("token");
     assert_eq!(token["token_type"], "Bearer");

@@ -1,0 +1,1 @@
+// tapd's pages work without JavaScript; this file adds what needs it.
