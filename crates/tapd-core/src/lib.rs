@@ -1,5 +1,6 @@
 //! tapd's domain: the Temporary Access Pass policy, the pass and its usability, issuing rules,
-//! token lifetime caps, and who may do what (roles and application permissions).
+//! token lifetime caps, when a new sign-in method may be registered, and who may do what (roles
+//! and application permissions).
 //!
 //! Nothing here does I/O, draws randomness or reads the clock: the current instant and any random
 //! bytes are arguments, so every rule can be tested with fixed inputs. The HTTP layer maps
@@ -7,12 +8,14 @@
 
 mod apps;
 mod error;
+mod methods;
 mod pass;
 mod policy;
 mod roles;
 
 pub use apps::*;
 pub use error::*;
+pub use methods::*;
 pub use pass::*;
 pub use policy::*;
 pub use roles::*;

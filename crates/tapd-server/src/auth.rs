@@ -51,18 +51,22 @@ impl Caller {
 
     /// The `initiatedBy` of an audit record.
     pub fn initiated_by(&self) -> Value {
-        let ip = self.ip.map(|ip| ip.to_string());
         match &self.identity {
-            Identity::User(u) => json!({
-                "user": {"id": u.id, "userPrincipalName": u.upn, "displayName": u.display_name, "ipAddress": ip},
-                "app": null,
-            }),
+            Identity::User(u) => user_initiator(u, self.ip),
             Identity::App(a) => json!({
                 "user": null,
                 "app": {"appId": a.client_id, "displayName": a.display_name, "servicePrincipalId": a.id},
             }),
         }
     }
+}
+
+/// The `initiatedBy` of an audit record for a change a user made.
+pub fn user_initiator(u: &UserRecord, ip: Option<IpAddr>) -> Value {
+    json!({
+        "user": {"id": u.id, "userPrincipalName": u.upn, "displayName": u.display_name, "ipAddress": ip.map(|ip| ip.to_string())},
+        "app": null,
+    })
 }
 
 pub fn client_ip(parts: &Parts) -> Option<IpAddr> {

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod graph;
 pub mod oauth;
 pub mod ops;
+pub mod passkeys;
 pub mod ratelimit;
 pub mod secrets;
 pub mod signin;
@@ -112,6 +113,8 @@ pub struct AppState {
     pub limiter: ratelimit::RateLimiter,
     pub access_token_ttl: time::Duration,
     pub refresh_token_ttl: time::Duration,
+    /// The RP ID and origins passkeys are checked against, from the public URL.
+    pub passkeys: passkeys::RelyingParty,
 }
 
 impl AppState {
@@ -151,6 +154,7 @@ impl App {
             .trim_end_matches('/')
             .to_string();
         let issuer = format!("{public_url}/{}/v2.0", tenant.id);
+        let passkeys = passkeys::RelyingParty::for_public_url(&public_url)?;
         let signer = tokens::TokenSigner::load(
             &store,
             &config.keys,
@@ -166,6 +170,7 @@ impl App {
             limiter: ratelimit::RateLimiter::new(config.signin_rate_per_sec),
             access_token_ttl: config.access_token_ttl,
             refresh_token_ttl: config.refresh_token_ttl,
+            passkeys,
             store,
             tenant,
             public_url,
@@ -199,7 +204,8 @@ impl App {
     }
 }
 
-/// Every ten minutes, removes expired codes, refresh tokens and browser sessions.
+/// Every ten minutes, removes expired codes, refresh tokens, browser sessions and passkey
+/// ceremonies.
 async fn purge_expired(state: SharedState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -221,6 +227,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/v1.0", graph::routes())
         .merge(signin::routes())
+        .merge(passkeys::routes())
         .merge(oauth::routes())
         .merge(authorize::routes())
         .merge(web::routes())

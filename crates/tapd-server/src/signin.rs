@@ -34,7 +34,7 @@ pub fn routes() -> Router<SharedState> {
 const WRONG_CODE: &str = "The user name or Temporary Access Pass is incorrect.";
 const WRONG_PASSWORD: &str = "The user name or password is incorrect.";
 
-fn refusal(message: impl Into<String>) -> ApiError {
+pub(crate) fn refusal(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
 }
 
@@ -131,7 +131,7 @@ struct PasswordRequest {
 }
 
 /// A sign-in's outcome as an audit `signIn` record.
-fn sign_in_record(
+pub(crate) fn sign_in_record(
     at: OffsetDateTime,
     username: &str,
     user: Option<&UserRecord>,
@@ -163,7 +163,7 @@ fn sign_in_record(
     }
 }
 
-async fn audit_failure(
+pub(crate) async fn audit_failure(
     state: &AppState,
     username: &str,
     user: Option<&UserRecord>,
@@ -183,15 +183,26 @@ pub(crate) enum Credential {
     Password(String),
 }
 
-/// A checked sign-in, not yet committed: `commit` consumes the pass and stores the session.
+/// A checked sign-in, not yet committed: `commit` consumes the pass (or records the passkey's
+/// use) and stores the session.
 pub(crate) struct Verified {
     pub user: UserRecord,
     pub pass: Option<TapPass>,
-    /// The `amr` value: "tap" or "pwd".
+    /// The passkey signed in with, and its new dynamic state (signature counter).
+    pub passkey: Option<PasskeyUse>,
+    /// The `amr` value: "tap", "pwd" or "fido".
     pub amr: &'static str,
-    method: &'static str,
-    username: String,
-    ip: IpAddr,
+    /// The method as the audit record names it.
+    pub method: &'static str,
+    pub username: String,
+    pub ip: IpAddr,
+}
+
+/// A verified passkey assertion's effect on the stored credential.
+pub(crate) struct PasskeyUse {
+    pub credential_id: Vec<u8>,
+    pub dynamic_before: Vec<u8>,
+    pub dynamic_after: Vec<u8>,
 }
 
 /// Checks a credential for `username`. A refusal is audited and tells nothing about other
@@ -263,6 +274,7 @@ async fn verify_tap(
     Ok(Verified {
         user,
         pass: Some(pass),
+        passkey: None,
         amr: "tap",
         method: METHOD,
         username: username.to_string(),
@@ -292,6 +304,7 @@ async fn verify_password(
         (true, Some(user)) => Ok(Verified {
             user,
             pass: None,
+            passkey: None,
             amr: "pwd",
             method: METHOD,
             username: username.to_string(),
@@ -311,8 +324,8 @@ impl Verified {
         self.pass.as_ref().map(TapPass::expires_at)
     }
 
-    /// Consumes the pass (exactly one concurrent sign-in with a one-time pass wins) and stores
-    /// `grant` and the audit record, all in one commit.
+    /// Consumes the pass (exactly one concurrent sign-in with a one-time pass wins) or records
+    /// the passkey's new state, and stores `grant` and the audit record, all in one commit.
     pub async fn commit(
         &self,
         state: &AppState,
@@ -327,6 +340,34 @@ impl Verified {
             self.ip,
             None,
         );
+        if let Some(used) = &self.passkey {
+            let committed = state
+                .store
+                .passkey_sign_in_commit(
+                    &used.credential_id,
+                    &used.dynamic_before,
+                    &used.dynamic_after,
+                    grant,
+                    &record,
+                )
+                .await?;
+            if !committed {
+                let why = "The passkey was removed or used by another sign-in meanwhile";
+                audit_failure(
+                    state,
+                    &self.username,
+                    Some(&self.user),
+                    self.method,
+                    self.ip,
+                    why,
+                )
+                .await;
+                return Err(refusal(
+                    "This passkey was removed or used by another sign-in at the same time. Try again.",
+                ));
+            }
+            return Ok(());
+        }
         if !state
             .store
             .sign_in_commit(self.pass.clone(), grant, &record)
@@ -486,7 +527,7 @@ pub(crate) fn new_family() -> String {
 }
 
 /// The JSON sign-in API's answer.
-fn session_json(t: &Tokens, user: &UserRecord, amr: &str, now: OffsetDateTime) -> Value {
+pub(crate) fn session_json(t: &Tokens, user: &UserRecord, amr: &str, now: OffsetDateTime) -> Value {
     let (refresh_token, refresh) = t
         .refresh
         .as_ref()
@@ -511,6 +552,11 @@ async fn api_sign_in(
     ip: IpAddr,
 ) -> ApiResult<Json<Value>> {
     let verified = verify(state, username, credential, ip).await?;
+    api_session(state, &verified).await
+}
+
+/// Commits a verified sign-in as tokens for tapd itself.
+pub(crate) async fn api_session(state: &AppState, verified: &Verified) -> ApiResult<Json<Value>> {
     let now = state.now();
     let family = new_family();
     let tokens = issue(

@@ -256,7 +256,10 @@ async fn returning_ids(
         .collect()
 }
 
-async fn insert_refreshes(tx: &mut crate::Tx<'_>, refreshes: &[&RefreshToken]) -> Result<()> {
+pub(crate) async fn insert_refreshes(
+    tx: &mut crate::Tx<'_>,
+    refreshes: &[&RefreshToken],
+) -> Result<()> {
     if refreshes.is_empty() {
         return Ok(());
     }
@@ -273,7 +276,10 @@ async fn insert_refreshes(tx: &mut crate::Tx<'_>, refreshes: &[&RefreshToken]) -
     Ok(())
 }
 
-async fn insert_web_sessions(tx: &mut crate::Tx<'_>, webs: &[&WebSession]) -> Result<()> {
+pub(crate) async fn insert_web_sessions(
+    tx: &mut crate::Tx<'_>,
+    webs: &[&WebSession],
+) -> Result<()> {
     if webs.is_empty() {
         return Ok(());
     }

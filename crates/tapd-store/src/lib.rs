@@ -4,6 +4,7 @@
 
 mod batch;
 mod oauth;
+mod passkeys;
 mod rows;
 
 use std::str::FromStr;
@@ -16,6 +17,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use oauth::*;
+pub use passkeys::*;
 pub use rows::*;
 
 pub(crate) use oauth::{REFRESH_COLUMNS, WEB_SESSION_COLUMNS};
@@ -363,6 +365,9 @@ impl Store {
             "DELETE FROM web_sessions WHERE user_id = $1",
             "DELETE FROM auth_codes WHERE user_id = $1",
             "DELETE FROM taps WHERE user_id = $1",
+            "DELETE FROM passkeys WHERE user_id = $1",
+            "DELETE FROM webauthn_user_handles WHERE user_id = $1",
+            "DELETE FROM webauthn_ceremonies WHERE user_id = $1",
             "DELETE FROM group_members WHERE user_id = $1",
             "DELETE FROM role_assignments WHERE principal_id = $1",
         ] {

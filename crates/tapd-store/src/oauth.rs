@@ -623,13 +623,14 @@ impl Store {
         Ok(())
     }
 
-    /// Removes what has expired or been used: codes, refresh tokens, sessions.
+    /// Removes what has expired or been used: codes, refresh tokens, sessions, passkey ceremonies.
     pub async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
         let mut removed = 0;
         for sql in [
             "DELETE FROM auth_codes WHERE expires_at < $1",
             "DELETE FROM refresh_tokens WHERE expires_at < $1",
             "DELETE FROM web_sessions WHERE expires_at < $1",
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
         ] {
             removed += sqlx::query(sql)
                 .bind(micros(now))

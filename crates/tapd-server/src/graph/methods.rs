@@ -1,14 +1,17 @@
-//! A user's authentication methods: the Temporary Access Pass (SPEC §5) and the listing of all
-//! methods, under `/users/{id|upn}/authentication` and `/me/authentication`.
+//! A user's authentication methods: the Temporary Access Pass (SPEC §5), passkeys (SPEC §6.3)
+//! and the listing of all methods, under `/users/{id|upn}/authentication` and
+//! `/me/authentication`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tapd_core::{Action, IssueRequest, TapPass, plan_issue};
-use tapd_store::UserRecord;
+use tapd_store::{PasskeyRecord, UserRecord};
 use uuid::Uuid;
 
 use super::{change_record, collection, format_time, parse_time, target_user};
@@ -32,7 +35,20 @@ pub fn routes() -> Router<SharedState> {
             "/users/{user}/authentication/temporaryAccessPassMethods/{id}",
             get(get_tap).delete(delete_tap),
         )
+        .route(
+            "/users/{user}/authentication/fido2Methods",
+            get(list_passkeys),
+        )
+        .route(
+            "/users/{user}/authentication/fido2Methods/{id}",
+            get(get_passkey).delete(delete_passkey),
+        )
         .route("/me/authentication/methods", get(my_methods))
+        .route("/me/authentication/fido2Methods", get(my_passkeys))
+        .route(
+            "/me/authentication/fido2Methods/{id}",
+            get(get_my_passkey).delete(delete_my_passkey),
+        )
         .route(
             "/me/authentication/temporaryAccessPassMethods",
             get(my_taps).post(create_my_tap),
@@ -72,6 +88,21 @@ async fn tap_json(
         "isUsable": reason.is_usable(),
         "methodUsabilityReason": reason,
     }))
+}
+
+/// A passkey as Graph's `fido2AuthenticationMethod`; its id is the credential id in base64url.
+/// tapd keeps no authenticator metadata, so the model is unknown and nothing is attested.
+pub(crate) fn fido2_json(p: &PasskeyRecord) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.fido2AuthenticationMethod",
+        "id": URL_SAFE_NO_PAD.encode(&p.credential_id),
+        "displayName": p.display_name,
+        "createdDateTime": format_time(p.created_at),
+        "aaGuid": p.aaguid,
+        "model": null,
+        "attestationLevel": "notAttested",
+        "attestationCertificates": [],
+    })
 }
 
 /// Resolves the target user and checks the caller may read its methods. An unknown user is a
@@ -125,6 +156,8 @@ async fn methods_json(state: &SharedState, user: &UserRecord) -> ApiResult<Value
     if let Some((pass, _)) = state.store.tap_of(user.id).await? {
         value.push(tap_json(state, user, &pass, None).await?);
     }
+    let passkeys = state.store.passkeys_of(user.id).await?;
+    value.extend(passkeys.iter().map(fido2_json));
     Ok(collection(
         state,
         &format!("users('{}')/authentication/methods", user.id),
@@ -334,4 +367,117 @@ async fn delete_my_tap(
     let user = caller.user()?.clone();
     caller.authorize(Action::DeleteOwnMethod)?;
     remove(&state, &caller, &user, &id).await
+}
+
+// ----- passkeys -----
+
+async fn passkeys_json(state: &SharedState, user: &UserRecord) -> ApiResult<Value> {
+    let passkeys = state.store.passkeys_of(user.id).await?;
+    Ok(collection(
+        state,
+        &format!("users('{}')/authentication/fido2Methods", user.id),
+        passkeys.iter().map(fido2_json).collect(),
+    ))
+}
+
+fn passkey_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "FIDO2 authentication method '{id}' does not exist for this user."
+    ))
+}
+
+async fn one_passkey_json(state: &SharedState, user: &UserRecord, id: &str) -> ApiResult<Value> {
+    let credential_id = URL_SAFE_NO_PAD
+        .decode(id)
+        .map_err(|_| passkey_not_found(id))?;
+    match state.store.passkey(&credential_id).await? {
+        Some(p) if p.user_id == user.id => Ok(fido2_json(&p)),
+        _ => Err(passkey_not_found(id)),
+    }
+}
+
+async fn remove_passkey(
+    state: &SharedState,
+    caller: &Caller,
+    user: &UserRecord,
+    id: &str,
+) -> ApiResult<StatusCode> {
+    let credential_id = URL_SAFE_NO_PAD
+        .decode(id)
+        .map_err(|_| passkey_not_found(id))?;
+    let activity = if caller.user_id() == Some(user.id) {
+        "User deleted security info"
+    } else {
+        "Admin deleted security info"
+    };
+    let record = change_record(
+        state,
+        caller,
+        "UserManagement",
+        activity,
+        "Delete",
+        vec![target_user(user)],
+        vec![
+            ("methodType", "Passkey".into()),
+            ("methodId", id.to_string()),
+        ],
+    );
+    if !state
+        .store
+        .delete_passkey(user.id, &credential_id, &record)
+        .await?
+    {
+        return Err(passkey_not_found(id));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_passkeys(
+    State(state): State<SharedState>,
+    Path(user): Path<String>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let user = readable_user(&state, &caller, &user).await?;
+    Ok(Json(passkeys_json(&state, &user).await?))
+}
+
+async fn get_passkey(
+    State(state): State<SharedState>,
+    Path((user, id)): Path<(String, String)>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let user = readable_user(&state, &caller, &user).await?;
+    Ok(Json(one_passkey_json(&state, &user, &id).await?))
+}
+
+/// Removing another user's passkey takes the same role as managing their pass.
+async fn delete_passkey(
+    State(state): State<SharedState>,
+    Path((user, id)): Path<(String, String)>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    let user = manageable_user(&state, &caller, &user).await?;
+    remove_passkey(&state, &caller, &user, &id).await
+}
+
+async fn my_passkeys(State(state): State<SharedState>, caller: Caller) -> ApiResult<Json<Value>> {
+    Ok(Json(passkeys_json(&state, caller.user()?).await?))
+}
+
+async fn get_my_passkey(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(one_passkey_json(&state, caller.user()?, &id).await?))
+}
+
+async fn delete_my_passkey(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    let user = caller.user()?.clone();
+    caller.authorize(Action::DeleteOwnMethod)?;
+    remove_passkey(&state, &caller, &user, &id).await
 }

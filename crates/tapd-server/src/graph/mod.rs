@@ -10,6 +10,8 @@ mod policy;
 mod roles;
 mod users;
 
+pub(crate) use methods::fido2_json;
+
 use axum::Router;
 use serde_json::{Value, json};
 use tapd_store::{AuditRecord, UserRecord};
@@ -107,6 +109,28 @@ pub fn change_record(
     targets: Vec<Value>,
     details: Vec<(&str, String)>,
 ) -> AuditRecord {
+    let initiated_by = caller.initiated_by();
+    audit_record(
+        state,
+        initiated_by,
+        category,
+        activity,
+        operation,
+        targets,
+        details,
+    )
+}
+
+/// A `directoryAudit` record of a change `initiated_by` made (see [`change_record`]).
+pub fn audit_record(
+    state: &SharedState,
+    initiated_by: Value,
+    category: &str,
+    activity: &str,
+    operation: &str,
+    targets: Vec<Value>,
+    details: Vec<(&str, String)>,
+) -> AuditRecord {
     let at = state.now();
     let id = Uuid::new_v4();
     let body = json!({
@@ -119,7 +143,7 @@ pub fn change_record(
         "activityDateTime": format_time(at),
         "loggedByService": "tapd",
         "operationType": operation,
-        "initiatedBy": caller.initiated_by(),
+        "initiatedBy": initiated_by,
         "targetResources": targets,
         "additionalDetails": details.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
     });

@@ -51,7 +51,24 @@ pub struct TestApp {
     pub admin_user: User,
     /// No token.
     pub anon: Client,
+    pub keys: Keys,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A second server over a test app's database, keys and clock.
+pub struct Replica {
+    pub anon: Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts `app` in the background; it stops when the returned sender is dropped.
+fn serve(app: App) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let base = format!("http://{}", app.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.serve(async {
+        let _ = rx.await;
+    }));
+    (base, tx)
 }
 
 impl TestApp {
@@ -74,11 +91,7 @@ impl TestApp {
         config.signin_rate_per_sec = 10_000;
         tweak(&mut config);
         let app = App::build(config, store.clone()).await.expect("build");
-        let base = format!("http://{}", app.local_addr());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.serve(async {
-            let _ = rx.await;
-        }));
+        let (base, tx) = serve(app);
         let anon = Client::new(&base);
         anon.sign_in_tap(&first.upn, &first.code)
             .await
@@ -115,6 +128,23 @@ impl TestApp {
                 upn: first.upn,
             },
             anon,
+            keys,
+            _shutdown: tx,
+        }
+    }
+
+    /// Another server on the same database, keys and clock, as a second replica would be.
+    pub async fn replica(&self, tweak: impl FnOnce(&mut Config)) -> Replica {
+        let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), self.keys.clone());
+        config.clock = self.clock.clone();
+        config.signin_rate_per_sec = 10_000;
+        tweak(&mut config);
+        let app = App::build(config, self.store.clone())
+            .await
+            .expect("build a replica");
+        let (base, tx) = serve(app);
+        Replica {
+            anon: Client::new(&base),
             _shutdown: tx,
         }
     }

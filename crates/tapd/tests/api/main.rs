@@ -2,12 +2,14 @@
 //! fresh database (SQLite by default, PostgreSQL when `TAPD_TEST_DATABASE_URL` names a server),
 //! driven over real HTTP through the same client library the CLI uses.
 
+mod authenticator;
 mod authz;
 mod bad_input;
 mod cli;
 mod directory;
 mod helpers;
 mod passes;
+mod passkeys;
 mod policy;
 mod replicas;
 mod secrets;
