@@ -589,7 +589,13 @@ async fn refresh(
     }
     let pass = live_pass(state, old.user_id, old.tap_id, now).await?;
     let user = enabled_user(state, old.user_id).await?;
-    let scope = narrowed_scope(&old, req.scope.as_deref())?;
+    let scope = narrowed_scope(&old, req.scope.as_deref()).map_err(|extra| {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            &format!("The scope '{extra}' was not granted to this sign-in."),
+        )
+    })?;
     let tokens = issue(
         state,
         &Issue {
@@ -631,8 +637,9 @@ async fn refresh(
     Ok(token_response(&tokens, &scope, now))
 }
 
-/// A refresh may ask for fewer scopes than were granted, never more (RFC 6749 §6).
-fn narrowed_scope(old: &RefreshToken, requested: Option<&str>) -> Result<String, Response> {
+/// A refresh may ask for fewer scopes than were granted, never more (RFC 6749 §6); `Err` names
+/// a scope that was not granted.
+fn narrowed_scope(old: &RefreshToken, requested: Option<&str>) -> Result<String, String> {
     let Some(requested) = requested.filter(|s| !s.trim().is_empty()) else {
         return Ok(old.scope.clone());
     };
@@ -640,11 +647,7 @@ fn narrowed_scope(old: &RefreshToken, requested: Option<&str>) -> Result<String,
         .split_whitespace()
         .find(|s| !has_scope(&old.scope, s))
     {
-        Some(extra) => Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            &format!("The scope '{extra}' was not granted to this sign-in."),
-        )),
+        Some(extra) => Err(extra.to_string()),
         None => Ok(requested.split_whitespace().collect::<Vec<_>>().join(" ")),
     }
 }

@@ -99,27 +99,27 @@ impl Csrf {
 }
 
 /// Checks a form's (or a fetch's `X-CSRF-Token`) token against the browser's cookie.
-pub fn check_csrf(state: &AppState, headers: &HeaderMap, sent: &str) -> Result<(), Response> {
+pub fn csrf_ok(state: &AppState, headers: &HeaderMap, sent: &str) -> bool {
     let expected = cookie(headers, CSRF_COOKIE)
         .map(|c| URL_SAFE_NO_PAD.encode(state.keys.mac("tapd-csrf-v1", c.as_bytes())));
     let sent = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or(sent);
-    match expected {
-        Some(e) if bool::from(subtle::ConstantTimeEq::ct_eq(e.as_bytes(), sent.as_bytes())) => {
-            Ok(())
-        }
-        _ => Err(message_page(
-            state,
-            StatusCode::FORBIDDEN,
-            "Please try again",
-            "This form has expired or was sent from another site. Reload the page and try again.",
-            true,
-            None,
-            None,
-        )),
-    }
+    expected.is_some_and(|e| subtle::ConstantTimeEq::ct_eq(e.as_bytes(), sent.as_bytes()).into())
+}
+
+/// The answer to a form whose CSRF token did not check.
+pub fn csrf_refused(state: &AppState) -> Response {
+    message_page(
+        state,
+        StatusCode::FORBIDDEN,
+        "Please try again",
+        "This form has expired or was sent from another site. Reload the page and try again.",
+        true,
+        None,
+        None,
+    )
 }
 
 // ----- sessions -----
@@ -404,8 +404,8 @@ async fn signin_username(
     headers: HeaderMap,
     Form(form): Form<UsernameForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&state, &headers, &form.csrf) {
-        return r;
+    if !csrf_ok(&state, &headers, &form.csrf) {
+        return csrf_refused(&state);
     }
     let username = form.username.trim();
     if username.is_empty() {
@@ -473,8 +473,8 @@ async fn finish_signin(
     form: CredentialForm,
     credential: Credential,
 ) -> Response {
-    if let Err(r) = check_csrf(state, headers, &form.csrf) {
-        return r;
+    if !csrf_ok(state, headers, &form.csrf) {
+        return csrf_refused(state);
     }
     let username = form.username.trim();
     let opened = match verify(state, username, credential, peer.ip()).await {
@@ -515,8 +515,8 @@ async fn signout(
     headers: HeaderMap,
     Form(form): Form<SignOutForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&state, &headers, &form.csrf) {
-        return r;
+    if !csrf_ok(&state, &headers, &form.csrf) {
+        return csrf_refused(&state);
     }
     end_session(&state, &headers, Redirect::to("/signin").into_response()).await
 }

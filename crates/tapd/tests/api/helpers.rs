@@ -51,6 +51,8 @@ pub struct TestApp {
     pub admin_user: User,
     /// No token.
     pub anon: Client,
+    /// The server's key material (for key rotation).
+    pub keys: Keys,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -70,6 +72,7 @@ impl TestApp {
             .expect("bootstrap")
             .expect("a fresh database bootstraps");
         let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), keys.clone());
+        let server_keys = keys.clone();
         config.clock = clock.clone();
         config.signin_rate_per_sec = 10_000;
         tweak(&mut config);
@@ -115,8 +118,25 @@ impl TestApp {
                 upn: first.upn,
             },
             anon,
+            keys: server_keys,
             _shutdown: tx,
         }
+    }
+
+    pub fn clock_now(&self) -> OffsetDateTime {
+        use tapd_server::Clock;
+        self.clock.now()
+    }
+
+    /// The JOSE header of the admin's current token.
+    pub fn admin_token_header(&self) -> Value {
+        use base64::Engine;
+        let token = self.admin.token().expect("the admin holds a token");
+        let header = token.split('.').next().expect("a JWT");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .expect("base64url");
+        serde_json::from_slice(&bytes).expect("JSON header")
     }
 
     /// Signs the bootstrap admin in again at the clock's current time.

@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod directory;
 mod helpers;
+mod oidc;
 mod passes;
 mod policy;
 mod replicas;
