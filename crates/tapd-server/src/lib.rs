@@ -9,6 +9,7 @@ pub mod extract;
 pub mod graph;
 pub mod oauth;
 pub mod ops;
+pub mod pages;
 pub mod ratelimit;
 pub mod secrets;
 pub mod signin;
@@ -224,6 +225,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(oauth::routes())
         .merge(authorize::routes())
         .merge(web::routes())
+        .merge(pages::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -17,7 +17,7 @@ pub fn t0() -> OffsetDateTime {
 }
 
 pub const DOMAIN: &str = "tapd.test";
-const ADMIN_PASSWORD: &str = "bootstrap admin password";
+pub const ADMIN_PASSWORD: &str = "bootstrap admin password";
 
 /// A fresh, empty database: a SQLite file in a new temporary folder, or a new PostgreSQL
 /// database on the server `TAPD_TEST_DATABASE_URL` names.

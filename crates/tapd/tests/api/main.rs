@@ -4,10 +4,12 @@
 
 mod authz;
 mod bad_input;
+mod browser;
 mod cli;
 mod directory;
 mod helpers;
 mod oidc;
+mod pages;
 mod passes;
 mod policy;
 mod replicas;

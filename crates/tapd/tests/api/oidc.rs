@@ -2,17 +2,15 @@
 //! authorization-code flow through the sign-in pages (a cookie-keeping HTTP client plays the
 //! browser), PKCE, refresh rotation and reuse, the TAP cap, revocation, introspection, logout.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tapd_core::Role;
 use time::Duration;
 
+use crate::browser::Browser;
 use crate::helpers::*;
 
 const CALLBACK: &str = "http://localhost:8400/callback";
@@ -20,160 +18,6 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-/// A browser without JavaScript: keeps cookies, never follows redirects, reads forms.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-/// Undoes HTML escaping of an attribute value (`&#38;`, `&amp;`, …).
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let end = rest[i..].find(';').expect("an entity ends with ;") + i;
-        let entity = &rest[i + 1..end];
-        let c = match entity {
-            "amp" => '&',
-            "quot" => '"',
-            "lt" => '<',
-            "gt" => '>',
-            _ => char::from_u32(
-                entity
-                    .trim_start_matches('#')
-                    .parse()
-                    .expect("numeric entity"),
-            )
-            .expect("a character"),
-        };
-        out.push(c);
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-impl Page {
-    /// The value of a form's input `name` (the first one on the page).
-    fn input(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no input {name} in {}", self.body))
-            + marker.len();
-        let end = self.body[start..].find('"').expect("closing quote") + start;
-        unescape(&self.body[start..end])
-    }
-
-    /// A query parameter of the redirect target.
-    fn param(&self, name: &str) -> Option<String> {
-        let location = self.location.as_deref()?;
-        let query = location.split_once('?')?.1;
-        form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    }
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(Policy::none())
-                .build()
-                .expect("client"),
-            base: base.to_string(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let response = request
-            .header("cookie", cookie)
-            .send()
-            .await
-            .expect("request");
-        for set in response.headers().get_all("set-cookie") {
-            let set = set.to_str().expect("ascii");
-            let (pair, _) = set.split_once(';').unwrap_or((set, ""));
-            let (k, v) = pair.split_once('=').expect("a cookie");
-            if v.is_empty() || set.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-        Page {
-            status: response.status(),
-            location: response
-                .headers()
-                .get("location")
-                .map(|l| l.to_str().expect("ascii").to_string()),
-            body: response.text().await.expect("body"),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.http.get(self.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.http.post(self.url(path)).form(form);
-        self.send(request).await
-    }
-
-    /// Answers the sign-in pages with a pass: name, then code. Returns the last answer.
-    async fn sign_in_with_tap(&mut self, page: Page, upn: &str, code: &str) -> Page {
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        let (csrf, authz) = (page.input("csrf"), page.input("authz"));
-        let methods = self
-            .post(
-                "/signin",
-                &[("csrf", &csrf), ("authz", &authz), ("username", upn)],
-            )
-            .await;
-        assert!(
-            methods.body.contains("Temporary Access Pass"),
-            "{}",
-            methods.body
-        );
-        self.post(
-            "/signin/tap",
-            &[
-                ("csrf", &csrf),
-                ("authz", &authz),
-                ("username", upn),
-                ("code", code),
-            ],
-        )
-        .await
-    }
 }
 
 /// An OIDC app registered through Graph, as an admin would.
