@@ -20,7 +20,7 @@ pub struct Page {
 }
 
 /// Undoes HTML escaping of an attribute value (`&#38;`, `&amp;`, …).
-fn unescape(s: &str) -> String {
+pub fn unescape(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find('&') {
