@@ -65,6 +65,10 @@ impl Client {
         &self.base
     }
 
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// Sends a request to `path` (starting with `/`); answers the JSON body, or `Null` for 204.
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));

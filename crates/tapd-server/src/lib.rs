@@ -9,6 +9,7 @@ pub mod extract;
 pub mod graph;
 pub mod oauth;
 pub mod ops;
+pub mod pages;
 pub mod passkeys;
 pub mod ratelimit;
 pub mod secrets;
@@ -231,6 +232,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(oauth::routes())
         .merge(authorize::routes())
         .merge(web::routes())
+        .merge(pages::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -619,10 +619,13 @@ struct WebSignInFinish {
     /// The authorization request the sign-in continues (the sign-in page's `authz`), if any.
     #[serde(default)]
     authz: String,
+    /// A local page to return to (the sign-in page's `next`), if any.
+    #[serde(default)]
+    next: String,
 }
 
 /// Finishes a passkey sign-in on the pages: opens the browser session (cookie) and answers
-/// `{"redirect": …}`, home or the authorization request's continuation.
+/// `{"redirect": …}`: the authorization request's continuation, or `next`, or My Security Info.
 async fn web_sign_in_finish(
     State(state): State<SharedState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -635,7 +638,11 @@ async fn web_sign_in_finish(
     let verified = verify(&state, &req.credential, peer.ip()).await?;
     let (session, cookie) = web::open_session(&state, &verified).await?;
     let redirect = if req.authz.is_empty() {
-        Some("/".to_string())
+        Some(
+            web::local_path(&req.next)
+                .unwrap_or("/mysecurityinfo")
+                .to_string(),
+        )
     } else {
         authorize::continue_after_sign_in(&state, &req.authz, &session)
             .await

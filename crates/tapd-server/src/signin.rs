@@ -250,12 +250,8 @@ async fn verify_tap(
         audit_failure(state, username, Some(&user), METHOD, ip, why).await;
         return Err(refusal(WRONG_CODE));
     };
+    // The code first: only someone holding it learns why the pass can't be used.
     let reason = usability(state, &user, &pass, &policy).await?;
-    if !reason.is_usable() {
-        let why = format!("{reason:?}");
-        audit_failure(state, username, Some(&user), METHOD, ip, &why).await;
-        return Err(refusal(reason_message(reason)));
-    }
     if !state.keys.verify_code(&secret, code) {
         let record = sign_in_record(
             state.now(),
@@ -265,11 +261,20 @@ async fn verify_tap(
             ip,
             Some("Wrong code"),
         );
+        if !reason.is_usable() {
+            state.store.audit_sign_in_failure(&record).await?;
+            return Err(refusal(WRONG_CODE));
+        }
         let failures = state.store.record_tap_failure(pass.id, &record).await?;
         if failures >= tapd_core::MAX_FAILED_ATTEMPTS {
             return Err(refusal(reason_message(UsabilityReason::Locked)));
         }
         return Err(refusal(WRONG_CODE));
+    }
+    if !reason.is_usable() {
+        let why = format!("{reason:?}");
+        audit_failure(state, username, Some(&user), METHOD, ip, &why).await;
+        return Err(refusal(reason_message(reason)));
     }
     Ok(Verified {
         user,

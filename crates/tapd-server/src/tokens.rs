@@ -164,7 +164,7 @@ impl TokenSigner {
         token_lifetime: Duration,
         now: OffsetDateTime,
     ) -> anyhow::Result<TokenSigner> {
-        let first = new_key_row(keys, &keys.signing_pkcs8, now, OffsetDateTime::UNIX_EPOCH);
+        let first = new_key_row(keys, &keys.signing_pkcs8, now, now);
         store.add_signing_key(&first, true, None).await?;
         let ring = read_ring(store, keys, now).await?;
         Ok(TokenSigner {

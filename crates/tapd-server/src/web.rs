@@ -72,7 +72,8 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> Header
 /// The browser's CSRF cookie, and the header that sets it when it had none.
 pub struct Csrf {
     cookie: String,
-    set: Option<HeaderValue>,
+    /// The header that sets the cookie, when the browser had none.
+    pub set: Option<HeaderValue>,
 }
 
 impl Csrf {
@@ -257,7 +258,7 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
     response
 }
 
-fn internal_page(state: &AppState) -> Response {
+pub fn internal_page(state: &AppState) -> Response {
     message_page(
         state,
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -269,30 +270,36 @@ fn internal_page(state: &AppState) -> Response {
     )
 }
 
+/// A refused Graph call on a page: its message, with its status.
+pub fn error_page(state: &AppState, e: &ApiError) -> Response {
+    let status = if e.status.is_client_error() {
+        e.status
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    message_page(state, status, "Not available", &e.message, true, None, None)
+}
+
 async fn home(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     match current_session(&state, &headers).await {
-        Ok(Some((_, user))) => {
-            let csrf = Csrf::of(&state, &headers);
-            let page = message_page(
-                &state,
-                StatusCode::OK,
-                "tapd",
-                "You are signed in.",
-                false,
-                Some(&user.upn),
-                Some(&csrf),
-            );
-            with_cookie(page, csrf.set)
-        }
+        Ok(Some(_)) => Redirect::to("/mysecurityinfo").into_response(),
         Ok(None) => Redirect::to("/signin").into_response(),
         Err(_) => internal_page(&state),
     }
+}
+
+/// Where to go after signing in: a local path only (never another site).
+pub(crate) fn local_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
+    ok.then_some(next)
 }
 
 #[derive(Template)]
 #[template(path = "signin.html")]
 pub struct SignInPage<'a> {
     csrf: String,
+    /// A local page to return to after signing in.
+    next: &'a str,
     /// The authorization request this sign-in continues (its query string), or empty.
     authz: &'a str,
     app_name: Option<&'a str>,
@@ -335,6 +342,7 @@ async fn signin_step(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
+    next: &str,
     authz: &str,
     login_hint: &str,
     username: &str,
@@ -352,6 +360,7 @@ async fn signin_step(
     let csrf = Csrf::of(state, headers);
     let page = SignInPage {
         csrf: csrf.token(state),
+        next: local_path(next).unwrap_or(""),
         authz: if step.request.is_some() { authz } else { "" },
         app_name: step.app_name(),
         login_hint,
@@ -372,7 +381,17 @@ pub async fn signin_for(
     authz: &str,
     login_hint: &str,
 ) -> Response {
-    signin_step(state, headers, StatusCode::OK, authz, login_hint, "", None).await
+    signin_step(
+        state,
+        headers,
+        StatusCode::OK,
+        "",
+        authz,
+        login_hint,
+        "",
+        None,
+    )
+    .await
 }
 
 async fn signin_page(
@@ -380,7 +399,10 @@ async fn signin_page(
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
-    // `/signin?<authorize parameters>` restarts an authorization's sign-in.
+    // `/signin?next=/page`, or `/signin?<authorize parameters>` to restart an authorization.
+    if let Some((_, next)) = query.iter().find(|(k, _)| k == "next") {
+        return signin_step(&state, &headers, StatusCode::OK, next, "", "", "", None).await;
+    }
     let authz = serde_urlencoded_pairs(&query);
     signin_for(&state, &headers, &authz, "").await
 }
@@ -394,6 +416,8 @@ fn serde_urlencoded_pairs(pairs: &[(String, String)]) -> String {
 #[derive(Deserialize)]
 struct UsernameForm {
     csrf: String,
+    #[serde(default)]
+    next: String,
     #[serde(default)]
     authz: String,
     username: String,
@@ -413,6 +437,7 @@ async fn signin_username(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
+            &form.next,
             &form.authz,
             "",
             "",
@@ -424,6 +449,7 @@ async fn signin_username(
         &state,
         &headers,
         StatusCode::OK,
+        &form.next,
         &form.authz,
         "",
         username,
@@ -435,6 +461,8 @@ async fn signin_username(
 #[derive(Deserialize)]
 struct CredentialForm {
     csrf: String,
+    #[serde(default)]
+    next: String,
     #[serde(default)]
     authz: String,
     username: String,
@@ -488,6 +516,7 @@ async fn finish_signin(
                 state,
                 headers,
                 e.status,
+                &form.next,
                 &form.authz,
                 "",
                 username,
@@ -498,7 +527,7 @@ async fn finish_signin(
         Err(_) => return internal_page(state),
     };
     let next = if form.authz.is_empty() {
-        Redirect::to("/").into_response()
+        Redirect::to(local_path(&form.next).unwrap_or("/mysecurityinfo")).into_response()
     } else {
         authorize::continue_after_sign_in(state, &form.authz, &session).await
     };

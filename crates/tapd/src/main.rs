@@ -293,7 +293,14 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
         );
     }
     let mut config = Config::new(settings.listen, keys);
-    config.public_url = settings.public_url.clone();
+    // On the loopback, browsers reach tapd as `localhost`: passkeys need a host name, not an IP.
+    config.public_url = settings.public_url.clone().or_else(|| {
+        settings
+            .listen
+            .ip()
+            .is_loopback()
+            .then(|| format!("http://localhost:{}", settings.listen.port()))
+    });
     config.clock = Arc::new(SystemClock);
     config.signin_rate_per_sec = settings.signin_rate_per_sec;
     let app = App::build(config, store.clone()).await?;

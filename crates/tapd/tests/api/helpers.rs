@@ -17,7 +17,7 @@ pub fn t0() -> OffsetDateTime {
 }
 
 pub const DOMAIN: &str = "tapd.test";
-const ADMIN_PASSWORD: &str = "bootstrap admin password";
+pub const ADMIN_PASSWORD: &str = "bootstrap admin password";
 
 /// A fresh, empty database: a SQLite file in a new temporary folder, or a new PostgreSQL
 /// database on the server `TAPD_TEST_DATABASE_URL` names.
@@ -51,6 +51,7 @@ pub struct TestApp {
     pub admin_user: User,
     /// No token.
     pub anon: Client,
+    /// The server's key material (for key rotation).
     pub keys: Keys,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -147,6 +148,22 @@ impl TestApp {
             anon: Client::new(&base),
             _shutdown: tx,
         }
+    }
+
+    pub fn clock_now(&self) -> OffsetDateTime {
+        use tapd_server::Clock;
+        self.clock.now()
+    }
+
+    /// The JOSE header of the admin's current token.
+    pub fn admin_token_header(&self) -> Value {
+        use base64::Engine;
+        let token = self.admin.token().expect("the admin holds a token");
+        let header = token.split('.').next().expect("a JWT");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .expect("base64url");
+        serde_json::from_slice(&bytes).expect("JSON header")
     }
 
     /// Signs the bootstrap admin in again at the clock's current time.

@@ -5,9 +5,12 @@
 mod authenticator;
 mod authz;
 mod bad_input;
+mod browser;
 mod cli;
 mod directory;
 mod helpers;
+mod oidc;
+mod pages;
 mod passes;
 mod passkeys;
 mod policy;

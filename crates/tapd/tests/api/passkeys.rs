@@ -707,15 +707,39 @@ async fn a_browser_session_registers_with_its_csrf_token_and_a_passkey_opens_one
     let session = set_cookie(answer.headers(), "tapd_session").expect("a session cookie");
     assert_eq!(
         answer.json::<Value>().await.expect("json"),
-        json!({"redirect": "/"})
+        json!({"redirect": "/mysecurityinfo"})
     );
     let home = fresh
         .http
-        .get(format!("{}/", fresh.base))
+        .get(format!("{}/mysecurityinfo", fresh.base))
         .header(COOKIE, format!("tapd_session={session}"))
         .send()
         .await
         .expect("home");
     assert_eq!(home.status(), 200);
-    assert!(home.text().await.expect("html").contains(&alice.upn));
+    assert!(home.text().await.expect("html").contains("browser key"));
+
+    // `next` (a local page only) is where the sign-in page asked to return.
+    for (next, expected) in [
+        ("/admin/users", "/admin/users"),
+        ("https://evil.test/", "/mysecurityinfo"),
+    ] {
+        let started = app
+            .anon
+            .post("/api/signin/passkey/start", &json!({}))
+            .await
+            .expect("start");
+        let assertion = device.get(&started["options"], ORIGIN).await.expect("get");
+        let answer = fresh
+            .post_json(
+                "/signin/passkey/finish",
+                &json!({"credential": assertion, "authz": "", "next": next}),
+                true,
+            )
+            .await;
+        assert_eq!(
+            answer.json::<Value>().await.expect("json")["redirect"],
+            expected
+        );
+    }
 }

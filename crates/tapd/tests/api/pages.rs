@@ -1,0 +1,226 @@
+//! The signed-in pages over HTTP (the browser suite in tests/web drives them in Chromium too):
+//! My Security Info, the admin center's pass issuance shown once, policy validation, and what
+//! each role sees.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use tapd_core::Role;
+
+use crate::browser::{Browser, unescape};
+use crate::helpers::*;
+
+#[tokio::test]
+async fn an_admin_issues_a_pass_in_the_admin_center_and_the_user_uses_it_once() {
+    let app = TestApp::spawn().await;
+    let mut admin = Browser::new(&app.base);
+    let landed = admin
+        .sign_in_with_password(&app.admin_user.upn, ADMIN_PASSWORD)
+        .await;
+    assert_eq!(landed.location.as_deref(), Some("/mysecurityinfo"));
+    let info = admin.get("/mysecurityinfo").await;
+    assert!(
+        info.body.contains("id=\"add-method-banner\""),
+        "no passkey yet: the banner"
+    );
+
+    let csrf = admin.csrf().await;
+    let created = admin
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("upn", "alice@tapd.test"),
+                ("name", "Alice"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let user_page = created.location.expect("to the user's page");
+    let issued = admin
+        .post(
+            &format!("{user_page}/tap"),
+            &[
+                ("csrf", &csrf),
+                ("start", "now"),
+                ("lifetime", "60"),
+                ("once", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let marker = "id=\"issued-pass\">";
+    let at = issued.body.find(marker).expect("the pass is shown") + marker.len();
+    // The page escapes the code's symbols (`&` is one of them).
+    let shown = &issued.body[at..at + issued.body[at..].find('<').expect("end")];
+    let code = unescape(shown);
+    assert!(
+        !admin.get(&user_page).await.body.contains(shown),
+        "shown only once"
+    );
+
+    let mut alice = Browser::new(&app.base);
+    let page = alice.get("/signin").await;
+    let done = alice.sign_in_with_tap(page, "alice@tapd.test", &code).await;
+    assert_eq!(done.location.as_deref(), Some("/mysecurityinfo"));
+    let info = alice.get("/mysecurityinfo").await;
+    assert!(info.body.contains("One-time"), "{}", info.body);
+    assert!(
+        info.body.contains("you have until"),
+        "the 10-minute window is shown"
+    );
+
+    let mut again = Browser::new(&app.base);
+    let page = again.get("/signin").await;
+    let refused = again.sign_in_with_tap(page, "alice@tapd.test", &code).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(refused.body.contains("has been used"));
+
+    // Alice deletes her pass; the session it opened ends.
+    let tap_id = info.input("id");
+    let csrf = info.input("csrf");
+    let deleted = alice
+        .post(
+            "/mysecurityinfo/delete",
+            &[("csrf", &csrf), ("kind", "tap"), ("id", &tap_id)],
+        )
+        .await;
+    assert_eq!(deleted.location.as_deref(), Some("/signin"));
+    let after = alice.get("/mysecurityinfo").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "signed out");
+    assert!(
+        after
+            .location
+            .expect("to sign in")
+            .starts_with("/signin?next=")
+    );
+}
+
+#[tokio::test]
+async fn policy_changes_are_validated_and_a_refusal_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let before = app.policy().await;
+    let mut admin = Browser::new(&app.base);
+    admin
+        .sign_in_with_password(&app.admin_user.upn, ADMIN_PASSWORD)
+        .await;
+    let page = admin.get("/admin/policy").await;
+    assert!(
+        page.body.contains("10 to 43200 minutes"),
+        "the limits are shown"
+    );
+    let csrf = page.input("csrf");
+    let form = |min: &'static str, max: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("enabled", "on".to_string()),
+            ("include", "all_users".to_string()),
+            ("min", min.to_string()),
+            ("max", max.to_string()),
+            ("default", "60".to_string()),
+            ("length", "10".to_string()),
+        ]
+    };
+    let refused = admin.post_owned("/admin/policy", &form("120", "60")).await;
+    assert!(
+        refused.body.contains("id=\"policy-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("value=\"120\""),
+        "what was typed is kept"
+    );
+    assert_eq!(app.policy().await, before, "nothing changed");
+    let saved = admin.post_owned("/admin/policy", &form("30", "600")).await;
+    assert!(saved.body.contains("id=\"policy-saved\""), "{}", saved.body);
+    let after = app.policy().await;
+    assert_eq!(after["maximumLifetimeInMinutes"], 600);
+    assert_eq!(after["defaultLength"], 10);
+    assert_eq!(after["isUsableOnce"], false);
+}
+
+#[tokio::test]
+async fn each_role_sees_only_what_it_may_do() {
+    let app = TestApp::spawn().await;
+    let target = app.create_user("target").await;
+    for (alias, role, sees_policy, edits_policy, sees_users, issues) in [
+        ("reader", Role::GlobalReader, true, false, true, false),
+        (
+            "policyadmin",
+            Role::AuthenticationPolicyAdministrator,
+            true,
+            true,
+            false,
+            false,
+        ),
+        (
+            "helpdesk",
+            Role::AuthenticationAdministrator,
+            false,
+            false,
+            true,
+            true,
+        ),
+    ] {
+        let user = app.user_with_roles(alias, &[role]).await;
+        let pass = app.issue(&user.upn, json!({})).await;
+        let mut b = Browser::new(&app.base);
+        let page = b.get("/signin").await;
+        b.sign_in_with_tap(page, &user.upn, code_of(&pass)).await;
+        let nav = b.get("/mysecurityinfo").await.body;
+        assert_eq!(
+            nav.contains("href=\"/admin/policy\""),
+            sees_policy,
+            "{alias} policy link"
+        );
+        assert_eq!(
+            nav.contains("href=\"/admin/users\""),
+            sees_users,
+            "{alias} users link"
+        );
+        let policy = b.get("/admin/policy").await;
+        assert_eq!(
+            policy.status == StatusCode::OK,
+            sees_policy,
+            "{alias} policy page"
+        );
+        if sees_policy {
+            assert_eq!(
+                policy.body.contains(">Save</button>"),
+                edits_policy,
+                "{alias} save"
+            );
+        }
+        let user_page = b.get(&format!("/admin/users/{}", target.id)).await;
+        assert_eq!(
+            user_page.status == StatusCode::OK,
+            sees_users,
+            "{alias} user page"
+        );
+        assert_eq!(
+            user_page.body.contains("id=\"add-tap\""),
+            issues,
+            "{alias} add pass"
+        );
+        // The server refuses what the page does not offer.
+        let csrf = b.csrf().await;
+        let issued = b
+            .post(
+                &format!("/admin/users/{}/tap", target.id),
+                &[("csrf", &csrf), ("start", "now")],
+            )
+            .await;
+        assert_eq!(
+            issued.body.contains("id=\"issued-pass\""),
+            issues,
+            "{alias} issues"
+        );
+    }
+    let mut anonymous = Browser::new(&app.base);
+    let redirected = anonymous.get("/admin/users").await;
+    assert_eq!(redirected.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        redirected.location.as_deref(),
+        Some("/signin?next=%2Fadmin%2Fusers")
+    );
+}

@@ -1,0 +1,215 @@
+// The browser suite: Debian's Chromium, headless, driven by playwright-core, with the WebAuthn
+// virtual authenticator (CDP), against a `tapd serve` on http://localhost:PORT (run-browser.sh).
+// The first-day walkthrough: the bootstrap admin signs in with the printed pass, adds a passkey,
+// tunes the policy, creates Alice and issues her a one-time pass in the admin center; Alice signs
+// in with it, adds a passkey, signs out, signs in with the passkey (username-less), and deletes
+// her pass; reusing the pass, an expired pass and a not-yet-valid pass get their messages.
+// A screenshot of each page goes to artifacts/browser/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const base = env('TAPD_URL');
+const shots = env('ARTIFACTS');
+mkdirSync(shots, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+async function step(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL ${name}\n     ${e?.stack ?? e}`);
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+});
+
+/** A tab with its own platform authenticator (user-verifying, resident keys). */
+async function person(viewport = { width: 1280, height: 860 }) {
+  const context = await browser.newContext({ viewport, baseURL: base });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  const credentials = async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+  return { context, page, credentials };
+}
+
+const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+
+/** Name, then the pass, on /signin; answers the page where it ends. */
+async function signInWithPass(page, upn, code) {
+  await page.goto('/signin');
+  await page.fill('#username', upn);
+  await page.click('button:has-text("Next")');
+  const tapForm = page.locator('#tap-form');
+  if (!(await tapForm.isVisible())) await page.click('summary:has-text("Temporary Access Pass")');
+  await page.fill('#code', code);
+  await tapForm.locator('button[type=submit]').click();
+  await page.waitForLoadState('load');
+}
+
+async function addPasskey(page, name) {
+  await page.fill('#passkey-name', name);
+  await page.click('#add-passkey-button');
+  await page.waitForSelector(`#methods tr[data-kind=passkey]:has-text("${name}")`);
+}
+
+async function signOut(page) {
+  await page.click('nav button:has-text("Sign out")');
+  await page.waitForURL('**/signin');
+}
+
+const admin = await person();
+let alicePass;
+
+await step('the bootstrap admin signs in with the printed pass', async () => {
+  const { page } = admin;
+  await page.goto('/signin');
+  await shot(page, 'signin');
+  await signInWithPass(page, env('ADMIN_UPN'), env('ADMIN_PASS'));
+  assert.match(page.url(), /\/mysecurityinfo$/);
+  assert.ok(await page.isVisible('#add-method-banner'), 'asked to add a sign-in method');
+  await shot(page, 'mysecurityinfo-first-sign-in');
+});
+
+await step('the admin registers a passkey', async () => {
+  await addPasskey(admin.page, 'Admin laptop');
+  assert.equal((await admin.credentials()).length, 1);
+  assert.ok(!(await admin.page.isVisible('#add-method-banner')), 'the banner is gone');
+  await shot(admin.page, 'mysecurityinfo-passkey');
+});
+
+await step('the admin tunes the policy: a wrong range is refused, then saved', async () => {
+  const { page } = admin;
+  await page.click('nav a:has-text("TAP policy")');
+  await shot(page, 'admin-policy');
+  await page.fill('#min', '120');
+  await page.fill('#max', '60');
+  await page.click('#policy-form button[type=submit]');
+  assert.match(await page.textContent('#policy-error'), /./);
+  await page.fill('#min', '30');
+  await page.fill('#max', '600');
+  await page.click('#policy-form button[type=submit]');
+  assert.match(await page.textContent('#policy-saved'), /saved/);
+});
+
+await step('the admin creates Alice and issues her a one-time pass, shown once', async () => {
+  const { page } = admin;
+  await page.click('nav a:has-text("Users")');
+  await page.fill('#upn', 'alice@tapd.local');
+  await page.fill('#name', 'Alice Example');
+  await page.click('#new-user button[type=submit]');
+  await page.waitForSelector('#add-tap');
+  await page.check('#tap-once');
+  await page.fill('#lifetime', '60');
+  await page.click('#add-tap button[type=submit]');
+  alicePass = (await page.textContent('#issued-pass')).trim();
+  assert.ok(alicePass.length >= 8, 'a pass');
+  assert.ok(await page.isVisible('#copy-pass'), 'with a copy button');
+  await shot(page, 'admin-user-pass-issued');
+  await page.click('nav a:has-text("Users")');
+  await shot(page, 'admin-users');
+  await page.click('nav a:has-text("Roles")');
+  await shot(page, 'admin-roles');
+});
+
+const alice = await person({ width: 390, height: 844 }); // a phone
+
+await step('Alice signs in with her pass and is asked to add a passkey', async () => {
+  await signInWithPass(alice.page, 'alice@tapd.local', alicePass);
+  assert.match(alice.page.url(), /\/mysecurityinfo$/);
+  assert.ok(await alice.page.isVisible('#add-method-banner'));
+  await shot(alice.page, 'mysecurityinfo-phone');
+});
+
+await step('Alice registers a passkey and signs out', async () => {
+  await addPasskey(alice.page, 'Alice phone');
+  assert.equal((await alice.credentials()).length, 1);
+  await signOut(alice.page);
+});
+
+await step('reusing the one-time pass fails with its message', async () => {
+  await signInWithPass(alice.page, 'alice@tapd.local', alicePass);
+  assert.match(await alice.page.textContent('#signin-error'), /has been used/);
+  await shot(alice.page, 'signin-pass-used');
+});
+
+await step('Alice signs in with her passkey, without typing her name', async () => {
+  await alice.page.goto('/signin');
+  await alice.page.click('#passkey-signin');
+  await alice.page.waitForURL('**/mysecurityinfo');
+  assert.ok(await alice.page.isVisible('#methods tr[data-kind=tap]'), 'her pass is listed');
+});
+
+await step('Alice deletes her pass', async () => {
+  await alice.page.click('#methods tr[data-kind=tap] button:has-text("Delete")');
+  await alice.page.waitForLoadState('load');
+  assert.equal(await alice.page.locator('#methods tr[data-kind=tap]').count(), 0);
+  assert.equal(await alice.page.locator('#methods tr[data-kind=passkey]').count(), 1);
+});
+
+await step('an expired pass and a pass not valid yet get their messages', async () => {
+  const { page } = admin;
+  await page.click('nav a:has-text("Users")');
+  await page.fill('#upn', 'bob@tapd.local');
+  await page.fill('#name', 'Bob');
+  await page.click('#new-user button[type=submit]');
+  await page.waitForSelector('#add-tap');
+  await page.fill('#lifetime', '60');
+  await page.click('#add-tap button[type=submit]');
+  const bobPass = (await page.textContent('#issued-pass')).trim();
+  // An hour and a minute later: the test moves the pass back in time in the database.
+  execFileSync(process.env.PYTHON ?? 'python3', ['-c', `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE taps SET start_at = start_at - 3660000000 WHERE user_id = (SELECT id FROM users WHERE upn_lower = 'bob@tapd.local')")
+db.commit()`, env('TAPD_DB')]);
+  const bob = await person();
+  await signInWithPass(bob.page, 'bob@tapd.local', bobPass);
+  assert.match(await bob.page.textContent('#signin-error'), /has expired/);
+  await shot(bob.page, 'signin-pass-expired');
+
+  await page.click('#start-at-choice');
+  const tomorrow = new Date(Date.now() + 24 * 3600 * 1000);
+  const local = new Date(tomorrow.getTime() - tomorrow.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.fill('#start-at', local);
+  await page.click('#add-tap button[type=submit]');
+  const later = (await page.textContent('#issued-pass')).trim();
+  await signInWithPass(bob.page, 'bob@tapd.local', later);
+  assert.match(await bob.page.textContent('#signin-error'), /not valid yet/);
+  await bob.context.close();
+});
+
+await step('the admin signs out and back in with the passkey', async () => {
+  await signOut(admin.page);
+  await admin.page.click('#passkey-signin');
+  await admin.page.waitForURL('**/mysecurityinfo');
+});
+
+await browser.close();
+console.log(`${passed} passed, ${failed} failed; screenshots in ${shots}`);
+process.exit(failed === 0 ? 0 : 1);
