@@ -28,9 +28,6 @@ use crate::tokens::{Claims, GRAPH_AUDIENCE};
 use crate::web::{Csrf, csrf_ok, csrf_refused, current_session, html, render};
 use crate::{AppState, SharedState};
 
-/// How long after a one-time pass sign-in a new method may be registered (SPEC §6.2).
-const REGISTRATION_WINDOW: time::Duration = time::Duration::minutes(10);
-
 pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/mysecurityinfo", get(security_info))
@@ -315,7 +312,9 @@ async fn render_security_info(
     let register_until = match v.session.tap_id {
         Some(tap) => match state.store.tap_of(v.user.id).await {
             Ok(Some((p, _))) if p.id == tap && p.is_usable_once => {
-                Some(page_time(v.session.auth_time + REGISTRATION_WINDOW))
+                // As the registration endpoint counts it: from the pass's consumption.
+                let signed_in = p.used_at.unwrap_or(v.session.auth_time);
+                Some(page_time(signed_in + tapd_core::REGISTRATION_WINDOW))
             }
             _ => None,
         },
