@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,7 +26,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::tokens::{Claims, GRAPH_AUDIENCE};
-use crate::web::{Csrf, csrf_ok, csrf_refused, current_session, html, render};
+use crate::web::{Csrf, csrf_refused, current_session, html, render};
 use crate::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
@@ -51,7 +52,35 @@ pub struct Visitor {
     peer: SocketAddr,
 }
 
+impl FromRequestParts<SharedState> for Visitor {
+    type Rejection = Response;
+
+    /// Signed in, or sent to sign in and brought back to this page.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Visitor, Response> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0);
+        let back = if parts.method == Method::GET {
+            parts.uri.path()
+        } else {
+            "/mysecurityinfo"
+        };
+        Visitor::of(state, &parts.headers, peer, back).await
+    }
+}
+
 impl Visitor {
+    /// The answer to a form whose CSRF token is not this browser's, if it isn't.
+    fn refuses(&self, state: &AppState, sent: &str) -> Option<Response> {
+        let expected = self.csrf.token(state);
+        let ok: bool = subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), sent.as_bytes()).into();
+        (!ok).then(|| csrf_refused(state))
+    }
+
     async fn of(
         state: &SharedState,
         headers: &HeaderMap,
@@ -332,15 +361,8 @@ async fn render_security_info(
     v.page(body)
 }
 
-async fn security_info(
-    State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    match Visitor::of(&state, &headers, peer, "/mysecurityinfo").await {
-        Ok(v) => render_security_info(&state, v, None, None).await,
-        Err(r) => r,
-    }
+async fn security_info(State(state): State<SharedState>, v: Visitor) -> Response {
+    render_security_info(&state, v, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -352,16 +374,11 @@ struct DeleteForm {
 
 async fn delete_own_method(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    v: Visitor,
     Form(form): Form<DeleteForm>,
 ) -> Response {
-    let v = match Visitor::of(&state, &headers, peer, "/mysecurityinfo").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&state, &headers, &form.csrf) {
-        return csrf_refused(&state);
+    if let Some(refused) = v.refuses(&state, &form.csrf) {
+        return refused;
     }
     let Some(path) = graph_path(&form.kind, &form.id) else {
         return render_security_info(
@@ -395,15 +412,7 @@ async fn delete_own_method(
 
 // ----- the admin center -----
 
-async fn admin_home(
-    State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let v = match Visitor::of(&state, &headers, peer, "/admin").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn admin_home(v: Visitor) -> Response {
     let to = if v.may(Action::ReadUsers) {
         "/admin/users"
     } else if v.may(Action::ReadPolicy) {
@@ -535,15 +544,8 @@ async fn render_policy(
     v.page(body)
 }
 
-async fn policy_page(
-    State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    match Visitor::of(&state, &headers, peer, "/admin/policy").await {
-        Ok(v) => render_policy(&state, v, None, None, None).await,
-        Err(r) => r,
-    }
+async fn policy_page(State(state): State<SharedState>, v: Visitor) -> Response {
+    render_policy(&state, v, None, None, None).await
 }
 
 /// A number field: the number, or the text as sent so the server's message names it.
@@ -556,16 +558,11 @@ fn number(form: &[(String, String)], name: &str) -> Value {
 
 async fn save_policy(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    v: Visitor,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let v = match Visitor::of(&state, &headers, peer, "/admin/policy").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&state, &headers, field(&form, "csrf").unwrap_or("")) {
-        return csrf_refused(&state);
+    if let Some(refused) = v.refuses(&state, field(&form, "csrf").unwrap_or("")) {
+        return refused;
     }
     let target =
         |id: &str| json!({"targetType": "group", "id": id, "isRegistrationRequired": false});
@@ -657,14 +654,10 @@ async fn render_users(
 
 async fn users_page(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    v: Visitor,
     Query(search): Query<Search>,
 ) -> Response {
-    match Visitor::of(&state, &headers, peer, "/admin/users").await {
-        Ok(v) => render_users(&state, v, &search.q, None, ("", "")).await,
-        Err(r) => r,
-    }
+    render_users(&state, v, &search.q, None, ("", "")).await
 }
 
 #[derive(Deserialize)]
@@ -678,16 +671,11 @@ struct NewUserForm {
 
 async fn create_user(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    v: Visitor,
     Form(form): Form<NewUserForm>,
 ) -> Response {
-    let v = match Visitor::of(&state, &headers, peer, "/admin/users").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&state, &headers, &form.csrf) {
-        return csrf_refused(&state);
+    if let Some(refused) = v.refuses(&state, &form.csrf) {
+        return refused;
     }
     let upn = form.upn.trim();
     let mut body = json!({
@@ -820,14 +808,10 @@ async fn render_user(
 
 async fn user_page(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    v: Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    match Visitor::of(&state, &headers, peer, &format!("/admin/users/{id}")).await {
-        Ok(v) => render_user(&state, v, &id, None, None, None).await,
-        Err(r) => r,
-    }
+    render_user(&state, v, &id, None, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -855,17 +839,12 @@ fn local_to_utc(local: &str, offset_minutes: i64) -> Option<OffsetDateTime> {
 
 async fn issue_tap(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    v: Visitor,
     Path(id): Path<String>,
     Form(form): Form<TapForm>,
 ) -> Response {
-    let v = match Visitor::of(&state, &headers, peer, &format!("/admin/users/{id}")).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&state, &headers, &form.csrf) {
-        return csrf_refused(&state);
+    if let Some(refused) = v.refuses(&state, &form.csrf) {
+        return refused;
     }
     let mut body = json!({"isUsableOnce": form.once.is_some()});
     if !form.lifetime.trim().is_empty() {
@@ -935,17 +914,12 @@ async fn issue_tap(
 
 async fn delete_method(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    v: Visitor,
     Path(id): Path<String>,
     Form(form): Form<DeleteForm>,
 ) -> Response {
-    let v = match Visitor::of(&state, &headers, peer, &format!("/admin/users/{id}")).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&state, &headers, &form.csrf) {
-        return csrf_refused(&state);
+    if let Some(refused) = v.refuses(&state, &form.csrf) {
+        return refused;
     }
     let Some(path) = graph_path(&form.kind, &form.id) else {
         return render_user(
@@ -1041,15 +1015,8 @@ async fn render_roles(
     v.page(body)
 }
 
-async fn roles_page(
-    State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    match Visitor::of(&state, &headers, peer, "/admin/roles").await {
-        Ok(v) => render_roles(&state, v, None, None).await,
-        Err(r) => r,
-    }
+async fn roles_page(State(state): State<SharedState>, v: Visitor) -> Response {
+    render_roles(&state, v, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -1061,16 +1028,11 @@ struct AssignForm {
 
 async fn assign_role(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    v: Visitor,
     Form(form): Form<AssignForm>,
 ) -> Response {
-    let v = match Visitor::of(&state, &headers, peer, "/admin/roles").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&state, &headers, &form.csrf) {
-        return csrf_refused(&state);
+    if let Some(refused) = v.refuses(&state, &form.csrf) {
+        return refused;
     }
     let user = match state.store.find_user(form.upn.trim()).await {
         Ok(Some(u)) => u,
@@ -1117,16 +1079,11 @@ struct RemoveForm {
 
 async fn remove_role(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    v: Visitor,
     Form(form): Form<RemoveForm>,
 ) -> Response {
-    let v = match Visitor::of(&state, &headers, peer, "/admin/roles").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&state, &headers, &form.csrf) {
-        return csrf_refused(&state);
+    if let Some(refused) = v.refuses(&state, &form.csrf) {
+        return refused;
     }
     let id: String = form_urlencoded::byte_serialize(form.id.as_bytes()).collect();
     match v
