@@ -622,17 +622,7 @@ async fn refresh(
     }
     if old.client_id.is_none() {
         // tapd's own sign-in API: the shape the CLI reads.
-        let (refresh_token, stored) = tokens.refresh.as_ref().expect("with_refresh");
-        return Ok(json!({
-            "token_type": "Bearer",
-            "access_token": tokens.access_token,
-            "expires_in": (tokens.access_expires - now).whole_seconds().max(0),
-            "expires_at": crate::graph::format_time(tokens.access_expires),
-            "refresh_token": refresh_token,
-            "refresh_token_expires_at": crate::graph::format_time(stored.expires_at),
-            "amr": old.amr.split_whitespace().collect::<Vec<_>>(),
-            "user": {"id": user.id, "userPrincipalName": user.upn, "displayName": user.display_name},
-        }));
+        return Ok(crate::signin::session_json(&tokens, &user, &old.amr, now));
     }
     Ok(token_response(&tokens, &scope, now))
 }
