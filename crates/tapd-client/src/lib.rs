@@ -37,14 +37,7 @@ pub struct Client {
 
 /// Percent-encodes a path segment (UPNs hold `@`, guests' hold `#`).
 pub fn segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    tapd_core::percent_encode(s)
 }
 
 impl Client {

@@ -7,6 +7,7 @@
 //! [`DomainError`] to Graph error envelopes; the store persists the types defined here.
 
 mod apps;
+mod encoding;
 mod error;
 mod methods;
 mod pass;
@@ -14,6 +15,7 @@ mod policy;
 mod roles;
 
 pub use apps::*;
+pub use encoding::*;
 pub use error::*;
 pub use methods::*;
 pub use pass::*;

@@ -205,17 +205,7 @@ pub fn url_with_query(state: &SharedState, path: &str, params: &[(&str, String)]
     format!("{}{path}?{}", state.public_url, query.join("&"))
 }
 
-/// Percent-encodes a query value.
-pub fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use tapd_core::percent_encode as encode;
 
 async fn get_user(
     State(state): State<SharedState>,
