@@ -126,10 +126,26 @@ impl TapPolicy {
     /// Checks `10 ≤ min ≤ default ≤ max ≤ 43200`, `8 ≤ defaultLength ≤ 48` and that every target
     /// names something. The first broken rule is reported, naming the field(s) and allowed range.
     pub fn validate(&self) -> Result<(), DomainError> {
+        self.check()
+            .map_err(|v| DomainError::BadRequest(v.graph_message()))
+    }
+
+    /// [`TapPolicy::validate`]'s rule, with the broken part as data so that each caller words
+    /// it in its own terms (Graph's property names, or a page's labels).
+    pub fn check(&self) -> Result<(), PolicyViolation> {
         let lifetimes = [
-            ("minimumLifetimeInMinutes", self.minimum_lifetime_in_minutes),
-            ("maximumLifetimeInMinutes", self.maximum_lifetime_in_minutes),
-            ("defaultLifetimeInMinutes", self.default_lifetime_in_minutes),
+            (
+                PolicyField::MinimumLifetime,
+                self.minimum_lifetime_in_minutes,
+            ),
+            (
+                PolicyField::MaximumLifetime,
+                self.maximum_lifetime_in_minutes,
+            ),
+            (
+                PolicyField::DefaultLifetime,
+                self.default_lifetime_in_minutes,
+            ),
         ];
         for (field, value) in lifetimes {
             check_range(field, value, MIN_LIFETIME_MINUTES, MAX_LIFETIME_MINUTES)?;
@@ -140,19 +156,13 @@ impl TapPolicy {
             self.default_lifetime_in_minutes,
         );
         if min > max {
-            return Err(DomainError::BadRequest(format!(
-                "minimumLifetimeInMinutes ({min}) must not be greater than \
-                 maximumLifetimeInMinutes ({max})."
-            )));
+            return Err(PolicyViolation::MinAboveMax { min, max });
         }
         if !(min..=max).contains(&default) {
-            return Err(DomainError::BadRequest(format!(
-                "defaultLifetimeInMinutes ({default}) must be between \
-                 minimumLifetimeInMinutes ({min}) and maximumLifetimeInMinutes ({max})."
-            )));
+            return Err(PolicyViolation::DefaultOutside { default, min, max });
         }
         check_range(
-            "defaultLength",
+            PolicyField::DefaultLength,
             self.default_length,
             MIN_CODE_LENGTH,
             MAX_CODE_LENGTH,
@@ -162,10 +172,9 @@ impl TapPolicy {
         Ok(())
     }
 
-    /// Merges a PATCH into a copy of this policy and returns it if the result is valid. A patch
-    /// that breaks the rule is refused whole: the caller keeps `self` unchanged.
-    pub fn apply(&self, patch: PolicyPatch) -> Result<TapPolicy, DomainError> {
-        let merged = TapPolicy {
+    /// This policy with `patch`'s fields, unchecked.
+    pub fn merged(&self, patch: PolicyPatch) -> TapPolicy {
+        TapPolicy {
             state: patch.state.unwrap_or(self.state),
             minimum_lifetime_in_minutes: patch
                 .minimum_lifetime_in_minutes
@@ -184,7 +193,13 @@ impl TapPolicy {
             exclude_targets: patch
                 .exclude_targets
                 .unwrap_or_else(|| self.exclude_targets.clone()),
-        };
+        }
+    }
+
+    /// Merges a PATCH into a copy of this policy and returns it if the result is valid. A patch
+    /// that breaks the rule is refused whole: the caller keeps `self` unchanged.
+    pub fn apply(&self, patch: PolicyPatch) -> Result<TapPolicy, DomainError> {
+        let merged = self.merged(patch);
         merged.validate()?;
         Ok(merged)
     }
@@ -210,26 +225,98 @@ impl TapPolicy {
     }
 }
 
-fn check_range(field: &str, value: u32, min: u32, max: u32) -> Result<(), DomainError> {
-    if (min..=max).contains(&value) {
-        Ok(())
-    } else {
-        Err(DomainError::BadRequest(format!(
-            "{field} must be between {min} and {max}; got {value}."
-        )))
+/// A number of the policy that has a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyField {
+    MinimumLifetime,
+    MaximumLifetime,
+    DefaultLifetime,
+    DefaultLength,
+}
+
+impl PolicyField {
+    /// The Graph property.
+    pub fn graph_name(self) -> &'static str {
+        match self {
+            PolicyField::MinimumLifetime => "minimumLifetimeInMinutes",
+            PolicyField::MaximumLifetime => "maximumLifetimeInMinutes",
+            PolicyField::DefaultLifetime => "defaultLifetimeInMinutes",
+            PolicyField::DefaultLength => "defaultLength",
+        }
     }
 }
 
-fn check_targets(field: &str, targets: &[PolicyTarget]) -> Result<(), DomainError> {
+/// Which part of the policy rule a policy breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyViolation {
+    OutOfRange {
+        field: PolicyField,
+        value: u32,
+        min: u32,
+        max: u32,
+    },
+    MinAboveMax {
+        min: u32,
+        max: u32,
+    },
+    DefaultOutside {
+        default: u32,
+        min: u32,
+        max: u32,
+    },
+    /// A target that names nothing, in Graph's words.
+    Target(String),
+}
+
+impl PolicyViolation {
+    /// The refusal in Graph's terms (property names).
+    pub fn graph_message(&self) -> String {
+        match self {
+            PolicyViolation::OutOfRange {
+                field,
+                value,
+                min,
+                max,
+            } => format!(
+                "{} must be between {min} and {max}; got {value}.",
+                field.graph_name()
+            ),
+            PolicyViolation::MinAboveMax { min, max } => format!(
+                "minimumLifetimeInMinutes ({min}) must not be greater than \
+                 maximumLifetimeInMinutes ({max})."
+            ),
+            PolicyViolation::DefaultOutside { default, min, max } => format!(
+                "defaultLifetimeInMinutes ({default}) must be between \
+                 minimumLifetimeInMinutes ({min}) and maximumLifetimeInMinutes ({max})."
+            ),
+            PolicyViolation::Target(m) => m.clone(),
+        }
+    }
+}
+
+fn check_range(field: PolicyField, value: u32, min: u32, max: u32) -> Result<(), PolicyViolation> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(PolicyViolation::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+fn check_targets(field: &str, targets: &[PolicyTarget]) -> Result<(), PolicyViolation> {
     for (index, target) in targets.iter().enumerate() {
         if target.id.trim().is_empty() {
-            return Err(DomainError::BadRequest(format!(
+            return Err(PolicyViolation::Target(format!(
                 "{field}[{index}].id must not be empty."
             )));
         }
         // all_users is a group in Graph; as a user target it would silently match nobody.
         if target.target_type == TargetType::User && target.id.eq_ignore_ascii_case(ALL_USERS) {
-            return Err(DomainError::BadRequest(format!(
+            return Err(PolicyViolation::Target(format!(
                 "{field}[{index}]: '{ALL_USERS}' is a group; its targetType must be 'group'."
             )));
         }

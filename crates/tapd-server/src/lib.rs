@@ -1,20 +1,16 @@
-//! tapd's HTTP server: the Graph-compatible admin API under `/v1.0`, the JSON sign-in API, the
-//! OAuth token endpoint and health. `App::build` binds (port 0 in tests) and is used the same
-//! way by `tapd serve` and by the integration tests.
+//! tapd's server. Requests flow one way: an edge room (`graph`, `api`, `oidc`, `web`,
+//! `passkeys`) parses, calls one operation of the `service` room, and renders its result; the
+//! service authorizes, validates, audits and calls the store. `http` holds what every edge
+//! shares, `keys` the server's secrets. `App::build` binds (port 0 in tests) and is used the
+//! same way by `tapd serve` and by the integration tests.
 
-pub mod auth;
-pub mod authorize;
-pub mod error;
-pub mod extract;
+pub mod api;
 pub mod graph;
-pub mod oauth;
-pub mod ops;
-pub mod pages;
+pub mod http;
+pub mod keys;
+pub mod oidc;
 pub mod passkeys;
-pub mod ratelimit;
-pub mod secrets;
-pub mod signin;
-pub mod tokens;
+pub mod service;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -22,18 +18,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tapd_store::{Store, Tenant};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-pub use secrets::Keys;
+pub use keys::Keys;
 
-use crate::error::{ApiError, REQUEST_ID};
+use crate::http::error::current_request_id;
+use crate::http::middleware;
+use crate::service::ratelimit::RateLimiter;
+use crate::service::sessions::Sessions;
+use crate::service::{Ctx, Initiator, Services};
 
 /// The source of "now". Every time rule reads it from here, so tests can move time.
 pub trait Clock: Send + Sync + 'static {
@@ -104,18 +103,16 @@ impl Config {
 }
 
 pub struct AppState {
-    pub store: Store,
+    /// The store and keys every operation needs.
+    pub svc: Services,
+    /// Token signing, lifetimes and the sign-in limit.
+    pub sessions: Sessions,
     /// The base URL clients reach this server at, without a trailing slash.
     pub public_url: String,
     pub tenant: Tenant,
-    pub keys: Keys,
     pub clock: Arc<dyn Clock>,
-    pub signer: tokens::TokenSigner,
-    pub limiter: ratelimit::RateLimiter,
-    pub access_token_ttl: time::Duration,
-    pub refresh_token_ttl: time::Duration,
     /// The RP ID and origins passkeys are checked against, from the public URL.
-    pub passkeys: passkeys::RelyingParty,
+    pub passkeys: service::passkeys::RelyingParty,
 }
 
 impl AppState {
@@ -123,10 +120,22 @@ impl AppState {
         self.clock.now()
     }
 
+    /// The service context of the request being served.
+    pub fn ctx(&self, initiator: Initiator, ip: Option<std::net::IpAddr>) -> Ctx {
+        Ctx::new(
+            self.tenant.clone(),
+            initiator,
+            current_request_id(),
+            self.now(),
+        )
+        .with_ip(ip)
+    }
+
     /// Rereads the signing keys if the copy in memory is stale (a rotation on another replica).
     pub async fn refresh_keys(&self) -> anyhow::Result<()> {
-        self.signer
-            .refresh(&self.store, &self.keys, self.now())
+        self.sessions
+            .signer
+            .refresh(&self.svc.store, &self.svc.keys, self.now())
             .await
     }
 }
@@ -155,8 +164,8 @@ impl App {
             .trim_end_matches('/')
             .to_string();
         let issuer = format!("{public_url}/{}/v2.0", tenant.id);
-        let passkeys = passkeys::RelyingParty::for_public_url(&public_url)?;
-        let signer = tokens::TokenSigner::load(
+        let passkeys = service::passkeys::RelyingParty::for_public_url(&public_url)?;
+        let signer = keys::TokenSigner::load(
             &store,
             &config.keys,
             issuer,
@@ -165,14 +174,18 @@ impl App {
         )
         .await?;
         let state = Arc::new(AppState {
-            signer,
-            keys: config.keys,
+            sessions: Sessions {
+                signer,
+                limiter: RateLimiter::new(config.signin_rate_per_sec),
+                access_token_ttl: config.access_token_ttl,
+                refresh_token_ttl: config.refresh_token_ttl,
+            },
+            svc: Services {
+                store,
+                keys: config.keys,
+            },
             clock: config.clock,
-            limiter: ratelimit::RateLimiter::new(config.signin_rate_per_sec),
-            access_token_ttl: config.access_token_ttl,
-            refresh_token_ttl: config.refresh_token_ttl,
             passkeys,
-            store,
             tenant,
             public_url,
         });
@@ -211,14 +224,11 @@ async fn purge_expired(state: SharedState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        if let Err(e) = state.store.purge_expired(state.now()).await {
+        if let Err(e) = state.svc.store.purge_expired(state.now()).await {
             tracing::warn!(error = %e, "could not purge expired sessions");
         }
     }
 }
-
-/// How long a request may take before it is answered 503 (a transient error clients retry).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Largest request body accepted anywhere: policy and user objects are small.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -227,21 +237,19 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/v1.0", graph::routes())
-        .merge(signin::routes())
+        .merge(api::routes())
         .merge(passkeys::routes())
-        .merge(oauth::routes())
-        .merge(authorize::routes())
+        .merge(oidc::routes())
         .merge(web::routes())
-        .merge(pages::routes())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(request_id))
+        .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<SharedState>) -> Response {
-    match state.store.ping().await {
+    match state.svc.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
             axum::Json(serde_json::json!({"status": "ok"})),
@@ -256,59 +264,4 @@ async fn healthz(axum::extract::State(state): axum::extract::State<SharedState>)
                 .into_response()
         }
     }
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "itemNotFound",
-        "The requested resource does not exist.",
-    )
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "badRequest",
-        "The HTTP method is not allowed on this resource.",
-    )
-}
-
-/// Gives every request an id (the client's `client-request-id` when it is a sane one, as Graph
-/// does), echoes it as `request-id`, bounds its time, and logs one line per request, without
-/// query or body.
-async fn request_id(req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let started = std::time::Instant::now();
-    let mut response = REQUEST_ID
-        .scope(id.clone(), async {
-            match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
-                Ok(response) => response,
-                Err(_) => ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "generalException",
-                    "The request took too long. Try again.",
-                )
-                .into_response(),
-            }
-        })
-        .await;
-    let status = response.status();
-    if status.is_server_error() {
-        tracing::warn!(request_id = %id, %method, %path, status = status.as_u16(), "request failed");
-    } else {
-        tracing::debug!(request_id = %id, %method, %path, status = status.as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
-    }
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("request-id", v);
-    }
-    response
 }

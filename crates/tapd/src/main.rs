@@ -10,7 +10,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tapd_core::Permission;
-use tapd_server::{App, Config, Keys, SystemClock, ops};
+use tapd_core::format_time;
+use tapd_server::service::{Services, apps, operator};
+use tapd_server::{App, Config, Keys, SystemClock};
 use tapd_store::Store;
 use time::OffsetDateTime;
 
@@ -145,13 +147,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Healthcheck { server } => Ok(healthcheck(&server).await),
         Command::Recover { upn, db } => {
             let (settings, store, keys) = open(&db).await?;
-            let rec = ops::recover(&store, &keys, &upn, OffsetDateTime::now_utc()).await?;
             drop(settings);
+            let svc = Services { store, keys };
+            let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
+            let rec = operator::recover(&svc, &ctx, &upn).await?;
             println!("One-time Temporary Access Pass for {upn}: {}", rec.code);
-            println!(
-                "Valid until {}.",
-                tapd_server::graph::format_time(rec.pass.expires_at())
-            );
+            println!("Valid until {}.", format_time(rec.pass.expires_at()));
             if let Some(reason) = rec.unusable {
                 eprintln!(
                     "warning: the pass can't be used yet ({reason:?}): check the TAP policy (state, include and exclude targets)."
@@ -182,15 +183,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let (_, store, _) = open(&db).await?;
-            let spec = ops::AppSpec {
+            let (_, store, keys) = open(&db).await?;
+            let svc = Services { store, keys };
+            let spec = apps::AppSpec {
                 name: name.clone(),
                 permissions,
                 web_redirect_uris,
                 spa_redirect_uris,
                 public_redirect_uris,
             };
-            let app = ops::create_app(&store, &spec, OffsetDateTime::now_utc()).await?;
+            let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
+            let app = apps::register(&svc, &ctx, &spec).await?;
             if json {
                 println!(
                     "{}",
@@ -213,13 +216,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: KeysCommand::Rotate { activate_in, db },
         } => {
             let (_, store, keys) = open(&db).await?;
+            let svc = Services { store, keys };
             let now = OffsetDateTime::now_utc();
             let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
-            let kid =
-                tapd_server::tokens::rotate(&store, &keys, now, now + activate_in, ttl).await?;
+            let kid = operator::rotate_signing_key(&svc, now, now + activate_in, ttl).await?;
             println!(
                 "New signing key {kid}: published now, signs from {}.",
-                tapd_server::graph::format_time(now + activate_in)
+                format_time(now + activate_in)
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -227,22 +230,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: KeysCommand::List { db },
         } => {
             let (settings, store, keys) = open(&db).await?;
-            let now = OffsetDateTime::now_utc();
-            let signer = tapd_server::tokens::TokenSigner::load(
-                &store,
-                &keys,
-                String::new(),
-                tapd_server::DEFAULT_ACCESS_TOKEN_TTL,
-                now,
-            )
-            .await?;
             drop(settings);
+            let svc = Services { store, keys };
+            let now = OffsetDateTime::now_utc();
+            let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
             println!("{:<18} {:<28} STATE", "KEY ID", "SIGNS FROM");
-            for (kid, from, state) in signer.describe(now) {
-                println!(
-                    "{kid:<18} {:<28} {state}",
-                    tapd_server::graph::format_time(from)
-                );
+            for (kid, from, state) in operator::signing_keys(&svc, now, ttl).await? {
+                println!("{kid:<18} {:<28} {state}", format_time(from));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -277,21 +271,25 @@ fn init_logging(format: &str) {
     }
 }
 
-async fn serve(flags: Overrides) -> anyhow::Result<()> {
-    let (settings, store, keys) = open(&flags).await?;
-    init_logging(&settings.log_format);
-    if let Some(first) =
-        ops::bootstrap(&store, &keys, &settings.domain, OffsetDateTime::now_utc()).await?
-    {
+/// On an empty database, the directory and its first administrator, whose pass is printed once.
+async fn first_start(svc: Services, domain: &str) -> anyhow::Result<Services> {
+    if let Some(first) = operator::bootstrap(&svc, domain, OffsetDateTime::now_utc()).await? {
         // Printed once, on stdout only: never logged.
-        println!("tapd: created the directory {}.", settings.domain);
+        println!("tapd: created the directory {domain}.");
         println!("First administrator: {}", first.upn);
         println!("One-time Temporary Access Pass: {}", first.code);
         println!(
             "Valid until {}. Sign in with it and register a passkey.",
-            tapd_server::graph::format_time(first.expires_at)
+            format_time(first.expires_at)
         );
     }
+    Ok(svc)
+}
+
+async fn serve(flags: Overrides) -> anyhow::Result<()> {
+    let (settings, store, keys) = open(&flags).await?;
+    init_logging(&settings.log_format);
+    let Services { store, keys } = first_start(Services { store, keys }, &settings.domain).await?;
     let mut config = Config::new(settings.listen, keys);
     // On the loopback, browsers reach tapd as `localhost`: passkeys need a host name, not an IP.
     config.public_url = settings.public_url.clone().or_else(|| {

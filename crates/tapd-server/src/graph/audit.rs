@@ -5,15 +5,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tapd_core::Action;
 use tapd_store::AuditKind;
 
-use super::collection;
-use super::users::{parse_top, url_with_query};
+use super::{collection, parse_top, url_with_query};
 use crate::SharedState;
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::GraphQuery;
+use crate::http::caller::Caller;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::GraphQuery;
+use crate::service::{Ctx, audit};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -31,11 +30,10 @@ struct PageQuery {
 
 async fn page(
     state: &SharedState,
-    caller: &Caller,
+    ctx: &Ctx,
     kind: AuditKind,
     q: PageQuery,
 ) -> ApiResult<Json<Value>> {
-    caller.authorize(Action::ReadAudit)?;
     let top = parse_top(q.top.as_deref(), 100)?;
     let before = q
         .skiptoken
@@ -45,9 +43,7 @@ async fn page(
                 .map_err(|_| ApiError::bad_request("Invalid $skiptoken."))
         })
         .transpose()?;
-    let rows = state.store.audit_page(kind, before, top + 1).await?;
-    let more = rows.len() as i64 > top;
-    let page: Vec<_> = rows.into_iter().take(top as usize).collect();
+    let page = audit::page(&state.svc, ctx, kind, before, top).await?;
     let (path, context) = match kind {
         AuditKind::DirectoryAudit => (
             "/v1.0/auditLogs/directoryAudits",
@@ -55,9 +51,8 @@ async fn page(
         ),
         AuditKind::SignIn => ("/v1.0/auditLogs/signIns", "auditLogs/signIns"),
     };
-    let next = page.last().map(|(seq, _)| *seq);
-    let mut body = collection(state, context, page.into_iter().map(|(_, v)| v).collect());
-    if let (true, Some(seq)) = (more, next) {
+    let mut body = collection(state, context, page.records);
+    if let Some(seq) = page.next {
         body["@odata.nextLink"] = json!(url_with_query(
             state,
             path,
@@ -69,16 +64,16 @@ async fn page(
 
 async fn directory_audits(
     State(state): State<SharedState>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
     GraphQuery(q): GraphQuery<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    page(&state, &caller, AuditKind::DirectoryAudit, q).await
+    page(&state, &ctx, AuditKind::DirectoryAudit, q).await
 }
 
 async fn sign_ins(
     State(state): State<SharedState>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
     GraphQuery(q): GraphQuery<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    page(&state, &caller, AuditKind::SignIn, q).await
+    page(&state, &ctx, AuditKind::SignIn, q).await
 }

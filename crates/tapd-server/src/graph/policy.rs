@@ -5,15 +5,14 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tapd_core::{ALL_USERS, Action, PolicyPatch, TapPolicy, TargetType};
+use tapd_core::{PolicyPatch, TapPolicy};
 
-use super::{change_record, collection};
+use super::collection;
 use crate::SharedState;
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::GraphJson;
-
-const TAP_CONFIG_ID: &str = "TemporaryAccessPass";
+use crate::http::caller::Caller;
+use crate::http::error::ApiResult;
+use crate::http::extract::GraphJson;
+use crate::service::policy::{self, TAP_CONFIG_ID};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -32,29 +31,18 @@ pub fn routes() -> Router<SharedState> {
 }
 
 pub fn policy_json(p: &TapPolicy) -> Value {
-    let mut v = serde_json::to_value(p).expect("policy serializes");
+    let mut v = serde_json::to_value(p).unwrap_or_else(|_| json!({}));
     v["@odata.type"] =
         json!("#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration");
     v["id"] = json!(TAP_CONFIG_ID);
     v
 }
 
-fn check_id(id: &str) -> ApiResult<()> {
-    if id.eq_ignore_ascii_case(TAP_CONFIG_ID) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!(
-            "Authentication method configuration '{id}' does not exist; tapd manages '{TAP_CONFIG_ID}'."
-        )))
-    }
-}
-
 async fn get_methods_policy(
     State(state): State<SharedState>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
 ) -> ApiResult<Json<Value>> {
-    caller.authorize(Action::ReadPolicy)?;
-    let policy = state.store.policy().await?;
+    let policy = policy::get(&state.svc, &ctx).await?;
     Ok(Json(json!({
         "@odata.type": "#microsoft.graph.authenticationMethodsPolicy",
         "id": "authenticationMethodsPolicy",
@@ -65,10 +53,9 @@ async fn get_methods_policy(
 
 async fn list_configurations(
     State(state): State<SharedState>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
 ) -> ApiResult<Json<Value>> {
-    caller.authorize(Action::ReadPolicy)?;
-    let policy = state.store.policy().await?;
+    let policy = policy::get(&state.svc, &ctx).await?;
     Ok(Json(collection(
         &state,
         "policies/authenticationMethodsPolicy/authenticationMethodConfigurations",
@@ -79,92 +66,27 @@ async fn list_configurations(
 async fn get_policy(
     State(state): State<SharedState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
 ) -> ApiResult<Json<Value>> {
-    caller.authorize(Action::ReadPolicy)?;
-    check_id(&id)?;
-    Ok(Json(policy_json(&state.store.policy().await?)))
+    let policy = policy::get_config(&state.svc, &ctx, &id).await?;
+    Ok(Json(policy_json(&policy)))
 }
 
 async fn patch_policy(
     State(state): State<SharedState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
     GraphJson(patch): GraphJson<PolicyPatch>,
 ) -> ApiResult<StatusCode> {
-    caller.authorize(Action::WritePolicy)?;
-    check_id(&id)?;
-    let current = state.store.policy().await?;
-    let next = current.apply(patch)?;
-    check_targets_exist(&state, &next).await?;
-    let record = change_record(
-        &state,
-        &caller,
-        "Policy",
-        "Update authentication methods policy",
-        "Update",
-        vec![super::target(
-            "Policy",
-            TAP_CONFIG_ID,
-            "Temporary Access Pass",
-        )],
-        vec![("newValue", serde_json::to_string(&next).unwrap_or_default())],
-    );
-    state.store.set_policy(&next, state.now(), &record).await?;
+    policy::patch(&state.svc, &ctx, &id, patch).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn reset_policy(
     State(state): State<SharedState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
 ) -> ApiResult<StatusCode> {
-    caller.authorize(Action::WritePolicy)?;
-    check_id(&id)?;
-    let record = change_record(
-        &state,
-        &caller,
-        "Policy",
-        "Reset authentication methods policy",
-        "Delete",
-        vec![super::target(
-            "Policy",
-            TAP_CONFIG_ID,
-            "Temporary Access Pass",
-        )],
-        vec![],
-    );
-    state
-        .store
-        .set_policy(&TapPolicy::default(), state.now(), &record)
-        .await?;
+    policy::reset(&state.svc, &ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Include and exclude targets must name users and groups that exist.
-async fn check_targets_exist(state: &SharedState, policy: &TapPolicy) -> ApiResult<()> {
-    for t in policy.include_targets.iter().chain(&policy.exclude_targets) {
-        let exists = match t.target_type {
-            TargetType::Group if t.id == ALL_USERS => true,
-            TargetType::Group => match uuid::Uuid::parse_str(&t.id) {
-                Ok(id) => state.store.group(id).await?.is_some(),
-                Err(_) => false,
-            },
-            TargetType::User => {
-                uuid::Uuid::parse_str(&t.id).is_ok()
-                    && state.store.find_user(&t.id).await?.is_some()
-            }
-        };
-        if !exists {
-            return Err(ApiError::bad_request(format!(
-                "Invalid policy target: no {} with id '{}'.",
-                match t.target_type {
-                    TargetType::Group => "group",
-                    TargetType::User => "user",
-                },
-                t.id
-            )));
-        }
-    }
-    Ok(())
 }

@@ -7,15 +7,15 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tapd_core::{Action, Role};
 use tapd_store::RoleAssignment;
 use uuid::Uuid;
 
-use super::{change_record, collection, parse_id, target_user};
+use super::collection;
 use crate::SharedState;
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{GraphJson, GraphQuery};
+use crate::http::caller::Caller;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{GraphJson, GraphQuery};
+use crate::service::roles::{self, NewAssignment};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -31,14 +31,6 @@ pub fn routes() -> Router<SharedState> {
             "/roleManagement/directory/roleAssignments/{id}",
             get(get_assignment).delete(delete_assignment),
         )
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CreateAssignment {
-    principal_id: String,
-    role_definition_id: String,
-    directory_scope_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,10 +51,9 @@ fn assignment_json(a: &RoleAssignment) -> Value {
 
 async fn list_definitions(
     State(state): State<SharedState>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
 ) -> ApiResult<Json<Value>> {
-    caller.authorize(Action::ReadRoleAssignments)?;
-    let value = Role::ALL
+    let value = roles::definitions(&ctx)?
         .iter()
         .map(|r| {
             json!({
@@ -105,12 +96,11 @@ fn principal_filter(filter: &str) -> ApiResult<Uuid> {
 
 async fn list_assignments(
     State(state): State<SharedState>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
     GraphQuery(q): GraphQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.authorize(Action::ReadRoleAssignments)?;
     let principal = q.filter.as_deref().map(principal_filter).transpose()?;
-    let assignments = state.store.role_assignments(principal).await?;
+    let assignments = roles::list(&state.svc, &ctx, principal).await?;
     Ok(Json(collection(
         &state,
         "roleManagement/directory/roleAssignments",
@@ -121,85 +111,26 @@ async fn list_assignments(
 async fn get_assignment(
     State(state): State<SharedState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
 ) -> ApiResult<Json<Value>> {
-    caller.authorize(Action::ReadRoleAssignments)?;
-    let id = parse_id("Role assignment", &id)?;
-    let a =
-        state.store.role_assignment(id).await?.ok_or_else(|| {
-            ApiError::not_found(format!("Role assignment '{id}' does not exist."))
-        })?;
+    let a = roles::get(&state.svc, &ctx, &id).await?;
     Ok(Json(assignment_json(&a)))
 }
 
 async fn create_assignment(
     State(state): State<SharedState>,
-    caller: Caller,
-    GraphJson(req): GraphJson<CreateAssignment>,
+    Caller(ctx, _): Caller,
+    GraphJson(req): GraphJson<NewAssignment>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.authorize(Action::WriteRoleAssignments)?;
-    let role = Role::from_template_id(&req.role_definition_id).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "Unknown roleDefinitionId '{}': use a built-in role template id.",
-            req.role_definition_id
-        ))
-    })?;
-    if req.directory_scope_id.as_deref().is_some_and(|s| s != "/") {
-        return Err(ApiError::bad_request(
-            "Only the directory scope '/' is supported.",
-        ));
-    }
-    let user = match Uuid::parse_str(&req.principal_id) {
-        Ok(id) => state.store.find_user(&id.to_string()).await?,
-        Err(_) => None,
-    }
-    .ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "The principal '{}' does not exist.",
-            req.principal_id
-        ))
-    })?;
-    let assignment = RoleAssignment {
-        id: Uuid::new_v4(),
-        principal_id: user.id,
-        role,
-        created_at: state.now(),
-    };
-    let record = change_record(
-        &state,
-        &caller,
-        "RoleManagement",
-        "Add member to role",
-        "Assign",
-        vec![target_user(&user)],
-        vec![("role", role.display_name().into())],
-    );
-    state.store.assign_role(&assignment, &record).await?;
+    let assignment = roles::assign(&state.svc, &ctx, req).await?;
     Ok((StatusCode::CREATED, Json(assignment_json(&assignment))))
 }
 
 async fn delete_assignment(
     State(state): State<SharedState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Caller(ctx, _): Caller,
 ) -> ApiResult<StatusCode> {
-    caller.authorize(Action::WriteRoleAssignments)?;
-    let id = parse_id("Role assignment", &id)?;
-    let a =
-        state.store.role_assignment(id).await?.ok_or_else(|| {
-            ApiError::not_found(format!("Role assignment '{id}' does not exist."))
-        })?;
-    let user = state.store.find_user(&a.principal_id.to_string()).await?;
-    let targets = user.iter().map(target_user).collect();
-    let record = change_record(
-        &state,
-        &caller,
-        "RoleManagement",
-        "Remove member from role",
-        "Unassign",
-        targets,
-        vec![("role", a.role.display_name().into())],
-    );
-    state.store.delete_role_assignment(id, &record).await?;
+    roles::remove(&state.svc, &ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tapd_client::{Client, ClientError};
 use tapd_core::{Permission, Role};
-use tapd_server::{App, Config, Keys, ManualClock, ops};
+use tapd_server::service::{Services, apps, operator};
+use tapd_server::{App, Config, Keys, ManualClock};
 use tapd_store::Store;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -83,7 +84,11 @@ impl TestApp {
             .expect("store");
         let keys = Keys::generate();
         let clock = Arc::new(ManualClock::new(t0()));
-        let first = ops::bootstrap(&store, &keys, DOMAIN, t0())
+        let svc = Services {
+            store: store.clone(),
+            keys: keys.clone(),
+        };
+        let first = operator::bootstrap(&svc, DOMAIN, t0())
             .await
             .expect("bootstrap")
             .expect("a fresh database bootstraps");
@@ -103,7 +108,7 @@ impl TestApp {
             .await
             .expect("find")
             .expect("admin");
-        record.password_hash = Some(tapd_server::secrets::hash_password(ADMIN_PASSWORD));
+        record.password_hash = Some(tapd_server::keys::hash_password(ADMIN_PASSWORD));
         let audit = tapd_store::AuditRecord {
             id: Uuid::new_v4(),
             at: t0(),
@@ -230,16 +235,24 @@ impl TestApp {
         (user, client)
     }
 
+    /// Registers an application at the database, as `tapd app create` does.
+    pub async fn register_app(&self, spec: &apps::AppSpec) -> apps::NewApp {
+        let svc = Services {
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+        };
+        let ctx = operator::context(&svc, t0()).await.expect("directory");
+        apps::register(&svc, &ctx, spec).await.expect("create app")
+    }
+
     /// An application with `permissions`, signed in with client credentials.
     pub async fn app(&self, permissions: &[Permission]) -> Client {
-        let spec = ops::AppSpec {
+        let spec = apps::AppSpec {
             name: "test app".into(),
             permissions: permissions.to_vec(),
             ..Default::default()
         };
-        let app = ops::create_app(&self.store, &spec, t0())
-            .await
-            .expect("create app");
+        let app = self.register_app(&spec).await;
         let secret = app.client_secret.expect("a confidential app");
         let token = self
             .anon

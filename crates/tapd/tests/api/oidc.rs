@@ -223,7 +223,7 @@ async fn a_rotated_key_is_published_before_it_signs_and_kept_until_its_tokens_ex
     };
     let old = jwks().await;
     let now = app.clock_now();
-    let new = tapd_server::tokens::rotate(
+    let new = tapd_server::keys::rotate(
         &app.store,
         &app.keys,
         now,

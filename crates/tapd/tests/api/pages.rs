@@ -47,16 +47,28 @@ async fn an_admin_issues_a_pass_in_the_admin_center_and_the_user_uses_it_once() 
             ],
         )
         .await;
-    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    // POST/redirect/GET: the answer to the form is a redirect to the page that shows the pass.
+    assert_eq!(issued.status, StatusCode::SEE_OTHER, "{}", issued.body);
+    let shown_at = issued.location.expect("to the page that shows the pass");
+    assert!(shown_at.starts_with(&user_page), "{shown_at}");
+    let shown_page = admin.get(&shown_at).await;
+    assert_eq!(shown_page.status, StatusCode::OK);
     let marker = "id=\"issued-pass\">";
-    let at = issued.body.find(marker).expect("the pass is shown") + marker.len();
+    let at = shown_page.body.find(marker).expect("the pass is shown") + marker.len();
     // The page escapes the code's symbols (`&` is one of them).
-    let shown = &issued.body[at..at + issued.body[at..].find('<').expect("end")];
+    let shown = &shown_page.body[at..at + shown_page.body[at..].find('<').expect("end")];
     let code = unescape(shown);
     assert!(
         !admin.get(&user_page).await.body.contains(shown),
         "shown only once"
     );
+    // Reloading the page that showed it shows it no more, and issues nothing: the code read
+    // out is still the one that works (Alice signs in with it below).
+    let reloaded = admin.get(&shown_at).await;
+    assert_eq!(reloaded.status, StatusCode::OK);
+    assert!(!reloaded.body.contains(shown), "shown only once");
+    assert!(!reloaded.body.contains("id=\"issued-pass\""));
+    assert!(reloaded.body.contains("shown once"), "{}", reloaded.body);
 
     let mut alice = Browser::new(&app.base);
     let page = alice.get("/signin").await;
@@ -84,15 +96,18 @@ async fn an_admin_issues_a_pass_in_the_admin_center_and_the_user_uses_it_once() 
             &[("csrf", &csrf), ("kind", "tap"), ("id", &tap_id)],
         )
         .await;
-    assert_eq!(deleted.location.as_deref(), Some("/signin"));
+    assert_eq!(deleted.location.as_deref(), Some("/signin?ended=pass"));
+    let why = alice.get("/signin?ended=pass").await;
+    assert!(
+        why.body
+            .contains("Your Temporary Access Pass was deleted, so you were signed out. Sign in with your passkey."),
+        "{}",
+        why.body
+    );
     let after = alice.get("/mysecurityinfo").await;
     assert_eq!(after.status, StatusCode::SEE_OTHER, "signed out");
-    assert!(
-        after
-            .location
-            .expect("to sign in")
-            .starts_with("/signin?next=")
-    );
+    let to = after.location.expect("to sign in");
+    assert!(to.starts_with("/signin?next="), "{to}");
 }
 
 #[tokio::test]
@@ -105,7 +120,7 @@ async fn policy_changes_are_validated_and_a_refusal_changes_nothing() {
         .await;
     let page = admin.get("/admin/policy").await;
     assert!(
-        page.body.contains("10 to 43200 minutes"),
+        page.body.contains("10 to 43,200 minutes"),
         "the limits are shown"
     );
     let csrf = page.input("csrf");
@@ -129,6 +144,21 @@ async fn policy_changes_are_validated_and_a_refusal_changes_nothing() {
     assert!(
         refused.body.contains("value=\"120\""),
         "what was typed is kept"
+    );
+    assert!(
+        refused.body.contains(
+            "Minimum lifetime (120 minutes) must not be greater than maximum lifetime (60 minutes)."
+        ),
+        "the page's own labels: {}",
+        refused.body
+    );
+    let out_of_range = admin.post_owned("/admin/policy", &form("5", "600")).await;
+    assert!(
+        out_of_range
+            .body
+            .contains("Minimum lifetime must be between 10 and 43,200 minutes."),
+        "{}",
+        out_of_range.body
     );
     assert_eq!(app.policy().await, before, "nothing changed");
     let saved = admin.post_owned("/admin/policy", &form("30", "600")).await;
@@ -210,8 +240,12 @@ async fn each_role_sees_only_what_it_may_do() {
                 &[("csrf", &csrf), ("start", "now")],
             )
             .await;
+        let shown = match &issued.location {
+            Some(to) => b.get(to).await.body,
+            None => issued.body.clone(),
+        };
         assert_eq!(
-            issued.body.contains("id=\"issued-pass\""),
+            shown.contains("id=\"issued-pass\""),
             issues,
             "{alias} issues"
         );

@@ -1,7 +1,8 @@
 //! Several replicas starting together on one database: migrations and the first start's
 //! directory creation happen once.
 
-use tapd_server::{Keys, ops};
+use tapd_server::Keys;
+use tapd_server::service::{Services, operator};
 use tapd_store::Store;
 
 use crate::helpers::{fresh_database_url, t0};
@@ -15,7 +16,8 @@ async fn replicas_starting_together_create_the_directory_once() {
             let (url, keys) = (url.clone(), keys.clone());
             tokio::spawn(async move {
                 let store = Store::connect(&url).await.expect("connect and migrate");
-                ops::bootstrap(&store, &keys, "tapd.test", t0())
+                let svc = Services { store, keys };
+                operator::bootstrap(&svc, "tapd.test", t0())
                     .await
                     .expect("bootstrap")
                     .is_some()

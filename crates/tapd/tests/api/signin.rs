@@ -233,14 +233,12 @@ async fn password_sign_in_keeps_working_beside_a_pass() {
 #[tokio::test]
 async fn client_credentials_give_an_app_token() {
     let app = TestApp::spawn().await;
-    let spec = tapd_server::ops::AppSpec {
+    let spec = tapd_server::service::apps::AppSpec {
         name: "script".into(),
         permissions: vec![Permission::PolicyReadAll],
         ..Default::default()
     };
-    let created = tapd_server::ops::create_app(&app.store, &spec, t0())
-        .await
-        .expect("app");
+    let created = app.register_app(&spec).await;
     let secret = created.client_secret.expect("a confidential app");
     let token = app
         .anon

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 /// A JSON body as Graph clients send it: an object whose OData annotations (`@odata.type`, …)
 /// are dropped before the remaining fields meet the target type's own rules (which refuse

@@ -1,12 +1,14 @@
-//! The one error type of the HTTP layer and its Graph envelope (SPEC §7):
-//! `{"error":{"code","message","innerError":{"request-id","date"}}}`, always JSON.
+//! The Graph API's error and its envelope (SPEC §7):
+//! `{"error":{"code","message","innerError":{"request-id","date"}}}`, always JSON. A service
+//! error becomes a Graph error here and only here.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tapd_core::DomainError;
-use tapd_store::StoreError;
+use tapd_core::{DomainError, format_time};
 use time::OffsetDateTime;
+
+use crate::service::ServiceError;
 
 tokio::task_local! {
     /// The id of the request being served, set by the request-id middleware so that every error
@@ -79,17 +81,25 @@ impl ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        ApiError::new(status, e.code(), e.to_string())
+        let (status, code) = match &e {
+            DomainError::BadRequest(_) => (StatusCode::BAD_REQUEST, "badRequest"),
+            DomainError::AccessDenied(_) => (StatusCode::FORBIDDEN, "accessDenied"),
+            DomainError::NotFound(_) => (StatusCode::NOT_FOUND, "itemNotFound"),
+            DomainError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        };
+        ApiError::new(status, code, e.to_string())
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            other => {
-                tracing::error!(request_id = %current_request_id(), error = %other, "store failure");
+            ServiceError::Domain(d) => d.into(),
+            ServiceError::Unauthenticated(m) => ApiError::unauthenticated(m),
+            ServiceError::TooManyRequests => ApiError::too_many_requests(),
+            ServiceError::OAuth(_, m) => ApiError::bad_request(m),
+            ServiceError::Store(_) | ServiceError::Internal(_) => {
+                tracing::error!(request_id = %current_request_id(), error = %e, "request failed");
                 ApiError::internal()
             }
         }
@@ -104,10 +114,37 @@ impl IntoResponse for ApiError {
                 "message": self.message,
                 "innerError": {
                     "request-id": current_request_id(),
-                    "date": crate::graph::format_time(OffsetDateTime::now_utc()),
+                    "date": format_time(OffsetDateTime::now_utc()),
                 }
             }
         });
         (self.status, axum::Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_domain_error_maps_to_its_graph_code_and_status() {
+        let cases = [
+            (DomainError::BadRequest("b".into()), "badRequest", 400),
+            (DomainError::AccessDenied("a".into()), "accessDenied", 403),
+            (DomainError::NotFound("n".into()), "itemNotFound", 404),
+            (DomainError::Conflict("c".into()), "conflict", 409),
+        ];
+        for (error, code, status) in cases {
+            let e = ApiError::from(error.clone());
+            assert_eq!((e.code, e.status.as_u16()), (code, status), "{error:?}");
+            assert_eq!(e.message, error.to_string());
+        }
+    }
+
+    #[test]
+    fn internal_failures_say_nothing_internal() {
+        let e = ApiError::from(ServiceError::internal("disk on fire at /var/lib/tapd"));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.message.contains("disk"), "{}", e.message);
     }
 }

@@ -16,7 +16,7 @@ use tapd_store::{SigningKeyRow, Store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::secrets::Keys;
+use super::secrets::Keys;
 
 /// Graph's application id: tokens for the Graph-compatible API carry it as audience, as Entra's do.
 pub const GRAPH_AUDIENCE: &str = "00000003-0000-0000-c000-000000000000";
@@ -115,7 +115,7 @@ pub struct TokenSigner {
 
 /// The key id of an Ed25519 public key.
 fn kid_of(public: &[u8]) -> String {
-    crate::secrets::sha256_hex(public)[..16].to_string()
+    super::secrets::sha256_hex(public)[..16].to_string()
 }
 
 /// A new key, sealed for the database.

@@ -1,0 +1,139 @@
+//! tapd's own JSON sign-in API for the CLI and scripts (SPEC §6.1): `start` tells which
+//! methods to offer, `tap` and `password` sign in and answer tokens for tapd itself.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tapd_core::format_time;
+use tapd_store::{RefreshToken, UserRecord};
+
+use crate::http::error::ApiResult;
+use crate::http::extract::GraphJson;
+use crate::service::Initiator;
+use crate::service::sessions::Tokens;
+use crate::service::signin::{self, Credential, Verified, check_rate};
+use crate::{AppState, SharedState};
+
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/api/signin/start", post(start))
+        .route("/api/signin/tap", post(tap_sign_in))
+        .route("/api/signin/password", post(password_sign_in))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartRequest {
+    username: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TapRequest {
+    username: String,
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordRequest {
+    username: String,
+    password: String,
+}
+
+/// Which methods to offer, in order of preference.
+async fn start(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    GraphJson(req): GraphJson<StartRequest>,
+) -> ApiResult<Json<Value>> {
+    let ctx = state.ctx(Initiator::Anonymous, Some(peer.ip()));
+    check_rate(&state.sessions.limiter, ctx.ip)?;
+    let offer = signin::methods_for(&state.svc, &ctx, &req.username).await?;
+    let methods: Vec<&str> = offer.methods.iter().map(|m| m.as_str()).collect();
+    Ok(Json(
+        json!({"username": req.username.trim(), "methods": methods}),
+    ))
+}
+
+/// The JSON sign-in API's answer.
+pub(crate) fn session_json(
+    t: &Tokens,
+    refresh: &RefreshToken,
+    user: &UserRecord,
+    amr: &str,
+) -> Value {
+    let refresh_token = t.refresh.as_ref().map(|(token, _)| token.as_str());
+    json!({
+        "token_type": "Bearer",
+        "access_token": t.access_token,
+        "expires_in": (t.access_expires - refresh.created_at).whole_seconds().max(0),
+        "expires_at": format_time(t.access_expires),
+        "refresh_token": refresh_token,
+        "refresh_token_expires_at": format_time(refresh.expires_at),
+        "amr": amr.split_whitespace().collect::<Vec<_>>(),
+        "user": {"id": user.id, "userPrincipalName": user.upn, "displayName": user.display_name},
+    })
+}
+
+/// Commits a verified sign-in as tokens for tapd itself.
+pub(crate) async fn api_session(
+    state: &AppState,
+    ctx: &crate::service::Ctx,
+    verified: &Verified,
+) -> ApiResult<Json<Value>> {
+    let (tokens, refresh) = state
+        .sessions
+        .open_api_session(&state.svc, ctx, verified)
+        .await?;
+    Ok(Json(session_json(
+        &tokens,
+        &refresh,
+        &verified.user,
+        verified.amr,
+    )))
+}
+
+async fn sign_in(
+    state: &AppState,
+    peer: SocketAddr,
+    username: &str,
+    credential: Credential,
+) -> ApiResult<Json<Value>> {
+    let ctx = state.ctx(Initiator::Anonymous, Some(peer.ip()));
+    let verified = signin::verify(
+        &state.svc,
+        &state.sessions.limiter,
+        &ctx,
+        username,
+        credential,
+    )
+    .await?;
+    api_session(state, &ctx, &verified).await
+}
+
+async fn tap_sign_in(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    GraphJson(req): GraphJson<TapRequest>,
+) -> ApiResult<Json<Value>> {
+    sign_in(&state, peer, &req.username, Credential::Tap(req.code)).await
+}
+
+async fn password_sign_in(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    GraphJson(req): GraphJson<PasswordRequest>,
+) -> ApiResult<Json<Value>> {
+    sign_in(
+        &state,
+        peer,
+        &req.username,
+        Credential::Password(req.password),
+    )
+    .await
+}

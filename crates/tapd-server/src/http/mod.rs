@@ -1,0 +1,7 @@
+//! The HTTP edge shared by every room: the Graph error envelope, extractors whose rejections
+//! are Graph errors, the bearer-token caller, and the request-id middleware.
+
+pub mod caller;
+pub mod error;
+pub mod extract;
+pub mod middleware;

@@ -1,0 +1,98 @@
+//! The OpenID Connect provider's back channel, what applications call (SPEC §6.4): discovery
+//! and keys here; the token endpoint, revocation, introspection and userinfo in `token`. Each
+//! parses the protocol's request, calls the service, and answers in the protocol's shape
+//! (errors per RFC 6749 §5.2, mapped in `error`). The browser-facing authorization and logout
+//! endpoints are pages, in `web::authorize`.
+
+mod error;
+mod token;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use self::error::OAuthError;
+use crate::{AppState, SharedState};
+
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(tenant_discovery),
+        )
+        .route("/discovery/v2.0/keys", get(jwks))
+        .route("/{tenant}/discovery/v2.0/keys", get(tenant_jwks))
+        .merge(token::routes())
+}
+
+/// Whether `/{tenant}/…` names this directory.
+fn is_our_tenant(state: &AppState, tenant: &str) -> bool {
+    crate::service::names_tenant(&state.tenant, tenant)
+}
+
+fn discovery_document(state: &AppState) -> Value {
+    let base = &state.public_url;
+    let tenant = state.tenant.id;
+    json!({
+        "issuer": state.sessions.signer.issuer(),
+        "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
+        "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+        "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
+        "userinfo_endpoint": format!("{base}/oidc/userinfo"),
+        "end_session_endpoint": format!("{base}/{tenant}/oauth2/v2.0/logout"),
+        "revocation_endpoint": format!("{base}/oauth2/v2.0/revoke"),
+        "introspection_endpoint": format!("{base}/oauth2/v2.0/introspect"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "amr",
+            "tid", "oid", "sid", "preferred_username", "name", "email", "ver"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "request_uri_parameter_supported": false,
+        "frontchannel_logout_supported": false,
+        "tenant_region_scope": null,
+    })
+}
+
+fn cacheable(body: Value) -> Response {
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response()
+}
+
+async fn discovery(State(state): State<SharedState>) -> Response {
+    cacheable(discovery_document(&state))
+}
+
+async fn tenant_discovery(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+) -> Response {
+    if !is_our_tenant(&state, &tenant) {
+        return OAuthError::unknown_tenant(&tenant).into_response();
+    }
+    cacheable(discovery_document(&state))
+}
+
+async fn jwks(State(state): State<SharedState>) -> Response {
+    if let Err(e) = state.refresh_keys().await {
+        return OAuthError::server(e).into_response();
+    }
+    cacheable(state.sessions.signer.jwks(state.now()))
+}
+
+async fn tenant_jwks(State(state): State<SharedState>, Path(tenant): Path<String>) -> Response {
+    if !is_our_tenant(&state, &tenant) {
+        return OAuthError::unknown_tenant(&tenant).into_response();
+    }
+    jwks(State(state)).await
+}

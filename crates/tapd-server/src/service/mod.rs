@@ -1,0 +1,235 @@
+//! The service layer: one plain function per operation, the single path every caller takes —
+//! Graph handlers, the JSON sign-in API, OpenID Connect, the web pages and the
+//! direct-to-database commands. Each takes a [`Ctx`] (tenant, initiator, request id, client
+//! address, `now`) and typed input, and returns domain types or a [`ServiceError`]. It is the
+//! only place that authorizes (by role and by target), validates, builds the audit record and
+//! writes, in one transaction where it writes. No HTTP types here: each edge maps
+//! [`ServiceError`] to its own wire form in one place.
+
+pub mod apps;
+pub mod audit;
+pub mod authorize;
+pub mod groups;
+pub mod methods;
+pub mod oauth;
+pub mod operator;
+pub mod passes;
+pub mod passkeys;
+pub mod policy;
+pub mod ratelimit;
+pub mod roles;
+pub mod sessions;
+pub mod signin;
+pub mod users;
+
+use std::net::IpAddr;
+
+use tapd_core::{Action, DomainError, Principal, Role};
+use tapd_store::{AppRecord, Store, StoreError, Tenant, UserRecord};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::keys::Keys;
+
+/// What every directory operation needs: the store and the server's keys.
+pub struct Services {
+    pub store: Store,
+    pub keys: Keys,
+}
+
+/// Who asks for an operation.
+#[derive(Clone, Debug)]
+pub enum Initiator {
+    /// A signed-in user with the roles read from the database for this request. `tap` is the
+    /// pass the session was opened with, if any.
+    User {
+        user: UserRecord,
+        roles: Vec<Role>,
+        tap: Option<Uuid>,
+    },
+    /// An application (service principal) with its application permissions.
+    App(AppRecord),
+    /// Someone at the database: `tapd recover`, `tapd app create`, the first start.
+    Operator,
+    /// Nobody yet: a sign-in in progress.
+    Anonymous,
+}
+
+/// The context of one operation.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub tenant: Tenant,
+    pub initiator: Initiator,
+    pub request_id: String,
+    pub ip: Option<IpAddr>,
+    pub now: OffsetDateTime,
+}
+
+impl Ctx {
+    pub fn new(
+        tenant: Tenant,
+        initiator: Initiator,
+        request_id: String,
+        now: OffsetDateTime,
+    ) -> Ctx {
+        Ctx {
+            tenant,
+            initiator,
+            request_id,
+            ip: None,
+            now,
+        }
+    }
+
+    /// A change made at the database by the operator.
+    pub fn operator(tenant: Tenant, now: OffsetDateTime) -> Ctx {
+        let request_id = Uuid::new_v4().to_string();
+        Ctx::new(tenant, Initiator::Operator, request_id, now)
+    }
+
+    pub fn with_ip(mut self, ip: Option<IpAddr>) -> Ctx {
+        self.ip = ip;
+        self
+    }
+
+    /// The signed-in user, for `/me`; apps and the operator have none.
+    pub fn user(&self) -> Result<&UserRecord, ServiceError> {
+        match &self.initiator {
+            Initiator::User { user, .. } => Ok(user),
+            _ => Err(DomainError::BadRequest(
+                "/me request is only valid with delegated authentication flow.".into(),
+            )
+            .into()),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<Uuid> {
+        match &self.initiator {
+            Initiator::User { user, .. } => Some(user.id),
+            _ => None,
+        }
+    }
+
+    /// The initiator as the domain's authorization rules see it.
+    pub fn principal(&self) -> Option<Principal> {
+        match &self.initiator {
+            Initiator::User { user, roles, .. } => Some(Principal::User {
+                id: user.id,
+                roles: roles.clone(),
+            }),
+            Initiator::App(app) => Some(Principal::App {
+                id: app.id,
+                permissions: app.permissions.clone(),
+            }),
+            Initiator::Operator | Initiator::Anonymous => None,
+        }
+    }
+
+    /// SPEC §4 for `action`. The operator holds the database and may do anything; an
+    /// anonymous caller nothing.
+    pub fn authorize(&self, action: Action) -> Result<(), ServiceError> {
+        match (&self.initiator, self.principal()) {
+            (Initiator::Operator, _) => Ok(()),
+            (_, Some(principal)) => Ok(tapd_core::authorize(&principal, &action)?),
+            (_, None) => Err(DomainError::AccessDenied("Sign in first.".into()).into()),
+        }
+    }
+
+    /// Whether `action` would be allowed, for pages that show only what a user may do.
+    pub fn may(&self, action: Action) -> bool {
+        self.authorize(action).is_ok()
+    }
+}
+
+/// Why an operation did not happen, in domain words; each edge maps it once.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A domain rule refused (bad input, not allowed, not found, conflict).
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A sign-in was refused, or a credential or session is no longer good.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// An OAuth 2.0 request refused, with RFC 6749's error kind.
+    #[error("{1}")]
+    OAuth(oauth::Refusal, String),
+    /// Too many attempts from this client address.
+    #[error("Too many requests from this client. Wait a moment and try again.")]
+    TooManyRequests,
+    /// The store failed; the detail is logged with the request id, never shown.
+    #[error("store failure: {0}")]
+    Store(StoreError),
+    /// Something else failed inside tapd; the detail is logged, never shown.
+    #[error("internal failure: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => ServiceError::Domain(DomainError::Conflict(m)),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+impl ServiceError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ServiceError::Domain(DomainError::BadRequest(message.into()))
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ServiceError::Domain(DomainError::NotFound(message.into()))
+    }
+
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        ServiceError::Internal(what.to_string())
+    }
+
+    /// Graph's words for an unknown user.
+    pub fn user_not_found(id: &str) -> Self {
+        Self::not_found(format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ))
+    }
+
+    /// The message a person may read (internal failures say nothing internal).
+    pub fn public_message(&self) -> String {
+        match self {
+            ServiceError::Store(_) | ServiceError::Internal(_) => {
+                "An internal error occurred. Quote the request id when reporting it.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Parses an object id from a path, or answers Graph's 404 for `what`.
+pub fn parse_id(what: &str, s: &str) -> ServiceResult<Uuid> {
+    Uuid::parse_str(s).map_err(|_| ServiceError::not_found(format!("{what} '{s}' does not exist.")))
+}
+
+/// Whether `/{tenant}/…` in a URL names `tenant`: its id or its default domain.
+pub fn names_tenant(tenant: &Tenant, name: &str) -> bool {
+    Uuid::parse_str(name).is_ok_and(|t| t == tenant.id)
+        || name.eq_ignore_ascii_case(&tenant.default_domain)
+}
+
+/// Resolves `{id|userPrincipalName}` or answers 404 in Graph's words.
+pub async fn find_user(svc: &Services, id_or_upn: &str) -> ServiceResult<UserRecord> {
+    svc.store
+        .find_user(id_or_upn)
+        .await?
+        .ok_or_else(|| ServiceError::user_not_found(id_or_upn))
+}
+
+/// Runs CPU-heavy hashing off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ServiceError::internal)
+}

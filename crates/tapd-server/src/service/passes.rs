@@ -1,0 +1,311 @@
+//! The Temporary Access Pass (SPEC §5): issue, read, delete, for another user (by role and
+//! target) or oneself. The code is drawn here, returned once, and stored only as a keyed hash.
+
+use tapd_core::{
+    Action, IssueRequest, PolicyState, TapPass, TapPolicy, UsabilityReason, plan_issue,
+};
+use tapd_store::UserRecord;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::audit::{self, Change};
+use super::{Ctx, ServiceError, ServiceResult, Services};
+use crate::keys::new_code;
+
+/// Whose methods an operation is about.
+#[derive(Clone, Copy)]
+pub enum Subject<'a> {
+    /// The signed-in user (`/me`).
+    Me,
+    /// A user by id or UPN (`/users/{id}`).
+    User(&'a str),
+}
+
+/// A pass with its usability now (SPEC §5.3).
+pub struct PassView {
+    pub pass: TapPass,
+    pub reason: UsabilityReason,
+}
+
+/// A pass just issued: its code exists only here.
+pub struct IssuedPass {
+    pub user: UserRecord,
+    pub view: PassView,
+    pub code: String,
+}
+
+/// What an issuer asks for; everything optional (SPEC §5.1).
+#[derive(Default)]
+pub struct IssueInput {
+    pub start: Option<OffsetDateTime>,
+    /// As sent; any out-of-range number gets the policy's range message.
+    pub lifetime_minutes: Option<i64>,
+    pub is_usable_once: Option<bool>,
+}
+
+/// Resolves the subject and checks the caller may read its methods. An unknown user is a 404
+/// only for callers who could read some user's methods; others learn nothing (403).
+pub async fn readable(
+    svc: &Services,
+    ctx: &Ctx,
+    subject: Subject<'_>,
+) -> ServiceResult<UserRecord> {
+    let id = match subject {
+        Subject::Me => return ctx.user().cloned(),
+        Subject::User(id) => id,
+    };
+    match svc.store.find_user(id).await? {
+        Some(user) => {
+            ctx.authorize(Action::ReadMethods { target: user.id })?;
+            Ok(user)
+        }
+        None => {
+            ctx.authorize(Action::ReadMethods {
+                target: Uuid::nil(),
+            })?;
+            Err(ServiceError::user_not_found(id))
+        }
+    }
+}
+
+/// Resolves the subject and checks the caller may delete its methods: helpdesk by role and
+/// target, oneself one's own.
+pub async fn deletable(
+    svc: &Services,
+    ctx: &Ctx,
+    subject: Subject<'_>,
+) -> ServiceResult<UserRecord> {
+    match subject {
+        Subject::Me => {
+            let user = ctx.user()?.clone();
+            ctx.authorize(Action::DeleteOwnMethod)?;
+            Ok(user)
+        }
+        Subject::User(id) => manageable(svc, ctx, Subject::User(id)).await,
+    }
+}
+
+/// Resolves the subject and checks the caller may issue or delete its pass.
+async fn manageable(svc: &Services, ctx: &Ctx, subject: Subject<'_>) -> ServiceResult<UserRecord> {
+    let id = match subject {
+        // Nobody issues themselves a pass: this refuses every role.
+        Subject::Me => {
+            let user = ctx.user()?.clone();
+            ctx.authorize(Action::ManageTap {
+                target: user.id,
+                target_is_admin: false,
+            })?;
+            return Ok(user);
+        }
+        Subject::User(id) => id,
+    };
+    match svc.store.find_user(id).await? {
+        Some(user) => {
+            let target_is_admin = !svc.store.roles_of(user.id).await?.is_empty();
+            ctx.authorize(Action::ManageTap {
+                target: user.id,
+                target_is_admin,
+            })?;
+            Ok(user)
+        }
+        None => {
+            ctx.authorize(Action::ManageTap {
+                target: Uuid::nil(),
+                target_is_admin: false,
+            })?;
+            Err(ServiceError::user_not_found(id))
+        }
+    }
+}
+
+/// SPEC §5.3 for `user`'s pass, now.
+pub async fn usability(
+    svc: &Services,
+    policy: &TapPolicy,
+    user: &UserRecord,
+    pass: &TapPass,
+    now: OffsetDateTime,
+) -> ServiceResult<UsabilityReason> {
+    let in_scope = svc.store.in_scope(policy, user.id).await?;
+    Ok(pass.usability(policy, in_scope, now))
+}
+
+/// The user's pass, if any, with its usability now.
+pub async fn pass_of(
+    svc: &Services,
+    ctx: &Ctx,
+    user: &UserRecord,
+) -> ServiceResult<Option<PassView>> {
+    let Some((pass, _)) = svc.store.tap_of(user.id).await? else {
+        return Ok(None);
+    };
+    let policy = svc.store.policy().await?;
+    let reason = usability(svc, &policy, user, &pass, ctx.now).await?;
+    Ok(Some(PassView { pass, reason }))
+}
+
+/// `GET …/temporaryAccessPassMethods`: zero or one pass.
+pub async fn list(
+    svc: &Services,
+    ctx: &Ctx,
+    subject: Subject<'_>,
+) -> ServiceResult<(UserRecord, Option<PassView>)> {
+    let user = readable(svc, ctx, subject).await?;
+    let pass = pass_of(svc, ctx, &user).await?;
+    Ok((user, pass))
+}
+
+fn pass_not_found(id: &str) -> ServiceError {
+    ServiceError::not_found(format!(
+        "Temporary Access Pass '{id}' does not exist for this user."
+    ))
+}
+
+pub async fn get(
+    svc: &Services,
+    ctx: &Ctx,
+    subject: Subject<'_>,
+    id: &str,
+) -> ServiceResult<PassView> {
+    let (_, pass) = list(svc, ctx, subject).await?;
+    let wanted = Uuid::parse_str(id).map_err(|_| pass_not_found(id))?;
+    pass.filter(|v| v.pass.id == wanted)
+        .ok_or_else(|| pass_not_found(id))
+}
+
+/// What an issuing form starts from: the policy's defaults.
+pub struct IssueDefaults {
+    pub lifetime_minutes: u32,
+    pub is_usable_once: bool,
+}
+
+/// The defaults for a caller who may issue `subject` a pass (refused otherwise).
+pub async fn issue_defaults(
+    svc: &Services,
+    ctx: &Ctx,
+    subject: Subject<'_>,
+) -> ServiceResult<IssueDefaults> {
+    manageable(svc, ctx, subject).await?;
+    let policy = svc.store.policy().await?;
+    Ok(IssueDefaults {
+        lifetime_minutes: policy.default_lifetime_in_minutes,
+        is_usable_once: policy.is_usable_once,
+    })
+}
+
+/// Issues a pass, replacing the user's old one (SPEC §5.1).
+pub async fn issue(
+    svc: &Services,
+    ctx: &Ctx,
+    subject: Subject<'_>,
+    input: IssueInput,
+) -> ServiceResult<IssuedPass> {
+    let user = manageable(svc, ctx, subject).await?;
+    let policy = svc.store.policy().await?;
+    let lifetime = input
+        .lifetime_minutes
+        .map(|m| u32::try_from(m).unwrap_or(if m < 0 { 0 } else { u32::MAX }));
+    let request = IssueRequest {
+        start: input.start,
+        lifetime_minutes: lifetime,
+        is_usable_once: input.is_usable_once,
+    };
+    let plan = plan_issue(&policy, &request, user.is_external, ctx.now)?;
+    let details = vec![
+        ("startDateTime", tapd_core::format_time(plan.start)),
+        ("lifetimeInMinutes", plan.lifetime_minutes.to_string()),
+        ("isUsableOnce", plan.is_usable_once.to_string()),
+    ];
+    let activity = "Admin registered temporary access pass method for user";
+    let (code, pass) = write_pass(svc, ctx, &user, plan, activity, details).await?;
+    let reason = usability(svc, &policy, &user, &pass, ctx.now).await?;
+    Ok(IssuedPass {
+        user,
+        view: PassView { pass, reason },
+        code,
+    })
+}
+
+/// A one-time pass the operator issues at the database (first start, `tapd recover`): issued
+/// even while the method is disabled, usable once the policy allows it again.
+pub async fn issue_by_operator(
+    svc: &Services,
+    ctx: &Ctx,
+    user: &UserRecord,
+    why: &str,
+) -> ServiceResult<(String, TapPass)> {
+    if user.is_external {
+        return Err(ServiceError::bad_request(
+            tapd_core::ISSUE_EXTERNAL_GUEST_MESSAGE,
+        ));
+    }
+    let mut policy = svc.store.policy().await?;
+    policy.state = PolicyState::Enabled;
+    let request = IssueRequest {
+        is_usable_once: Some(true),
+        ..IssueRequest::default()
+    };
+    let plan = plan_issue(&policy, &request, false, ctx.now)?;
+    let activity = "Operator registered temporary access pass method for user";
+    write_pass(
+        svc,
+        ctx,
+        user,
+        plan,
+        activity,
+        vec![("detail", why.to_string())],
+    )
+    .await
+}
+
+/// Draws the code and stores the pass (hashed code) with its audit record, in one commit.
+async fn write_pass(
+    svc: &Services,
+    ctx: &Ctx,
+    user: &UserRecord,
+    plan: tapd_core::IssuePlan,
+    activity: &str,
+    details: Vec<(&str, String)>,
+) -> ServiceResult<(String, TapPass)> {
+    let code = new_code(plan.length);
+    let pass = plan.into_pass(Uuid::new_v4(), user.id, ctx.now);
+    let record = audit::change(
+        ctx,
+        Change {
+            category: "UserManagement",
+            activity,
+            operation: "Add",
+            targets: vec![audit::target_user(user)],
+            details,
+        },
+    );
+    svc.store
+        .replace_tap(&pass, &svc.keys.hash_code(&code), &record)
+        .await?;
+    Ok((code, pass))
+}
+
+/// Deletes the subject's pass `id`; sessions it opened end with it.
+pub async fn delete(
+    svc: &Services,
+    ctx: &Ctx,
+    subject: Subject<'_>,
+    id: &str,
+) -> ServiceResult<()> {
+    let user = deletable(svc, ctx, subject).await?;
+    let pass_id = Uuid::parse_str(id).map_err(|_| pass_not_found(id))?;
+    let record = audit::change(
+        ctx,
+        Change {
+            category: "UserManagement",
+            activity: "Admin deleted temporary access pass method for user",
+            operation: "Delete",
+            targets: vec![audit::target_user(&user)],
+            details: vec![("methodId", pass_id.to_string())],
+        },
+    );
+    if !svc.store.delete_tap(user.id, pass_id, &record).await? {
+        return Err(pass_not_found(id));
+    }
+    Ok(())
+}

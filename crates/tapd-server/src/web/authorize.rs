@@ -1,0 +1,232 @@
+//! The browser-facing part of OpenID Connect: the authorization endpoint (code flow, PKCE) and
+//! RP-initiated logout. The request is checked by the service; an unknown client or an
+//! unregistered redirect URI gets tapd's error page, every other refusal goes back to the
+//! application (RFC 6749 §4.1.2.1). Signing in uses the sign-in pages; a live browser session
+//! is reused unless `prompt=login`.
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use tapd_store::WebSession;
+
+use super::render::{Message, error_message, internal_page, message_page};
+use super::session::{current_session, end_session};
+use super::signin::{Step, signin_step};
+use crate::service::authorize::{self, AuthorizeRequest, Refusal, with_params};
+use crate::service::oauth::{self, CodeRequest};
+use crate::service::{Ctx, Initiator};
+use crate::{AppState, SharedState};
+
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/oauth2/v2.0/authorize", get(authorize))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(tenant_authorize))
+        .route("/oauth2/v2.0/logout", get(logout))
+        .route("/{tenant}/oauth2/v2.0/logout", get(tenant_logout))
+}
+
+/// Whether `/{tenant}/…` names this directory.
+fn is_our_tenant(state: &AppState, tenant: &str) -> bool {
+    crate::service::names_tenant(&state.tenant, tenant)
+}
+
+fn refused_page(state: &AppState, message: &str) -> Response {
+    error_message(
+        state,
+        StatusCode::BAD_REQUEST,
+        "Sign-in request refused",
+        message,
+    )
+}
+
+fn back_to_app(redirect_uri: &str, app_state: Option<&str>, params: &[(&str, &str)]) -> Response {
+    let mut params = params.to_vec();
+    if let Some(s) = app_state {
+        params.push(("state", s));
+    }
+    Redirect::to(&with_params(redirect_uri, &params)).into_response()
+}
+
+fn refusal_response(state: &AppState, refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Page(message) => refused_page(state, &message),
+        Refusal::Redirect {
+            redirect_uri,
+            state: app_state,
+            error,
+            description,
+        } => {
+            let params = [
+                ("error", error),
+                ("error_description", description.as_str()),
+            ];
+            back_to_app(&redirect_uri, app_state.as_deref(), &params)
+        }
+    }
+}
+
+/// Issues a code for `session` and sends the browser back to the application.
+async fn issue_code(
+    state: &AppState,
+    ctx: &Ctx,
+    req: &AuthorizeRequest,
+    session: &WebSession,
+) -> Response {
+    let code_request = CodeRequest {
+        app: &req.app,
+        redirect_uri: &req.redirect_uri,
+        scope: &req.scope,
+        nonce: req.nonce.as_deref(),
+        code_challenge: req.code_challenge.as_deref(),
+    };
+    match oauth::issue_code(&state.svc, ctx, &code_request, session).await {
+        Ok(code) => back_to_app(&req.redirect_uri, req.state.as_deref(), &[("code", &code)]),
+        Err(e) => {
+            tracing::error!(error = %e, "could not store an authorization code");
+            let params = [
+                ("error", "server_error"),
+                ("error_description", "An internal error occurred."),
+            ];
+            back_to_app(&req.redirect_uri, req.state.as_deref(), &params)
+        }
+    }
+}
+
+/// After a sign-in on the pages: the authorization request it was for, answered.
+pub async fn continue_after_sign_in(
+    state: &AppState,
+    ctx: &Ctx,
+    authz: &str,
+    session: &WebSession,
+) -> Response {
+    match authorize::check(&state.svc, authz).await {
+        Ok(Ok(req)) => issue_code(state, ctx, &req, session).await,
+        Ok(Err(refusal)) => refusal_response(state, refusal),
+        Err(_) => internal_page(state),
+    }
+}
+
+async fn tenant_authorize(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    if !is_our_tenant(&state, &tenant) {
+        return refused_page(&state, &format!("Tenant '{tenant}' not found."));
+    }
+    authorize(State(state), headers, query).await
+}
+
+async fn authorize(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let req = match authorize::check(&state.svc, &query).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(refusal)) => return refusal_response(&state, refusal),
+        Err(_) => return internal_page(&state),
+    };
+    let Ok(session) = current_session(&state, &headers).await else {
+        return internal_page(&state);
+    };
+    // A session for someone else than the hinted user does not count.
+    let session = session.ok().filter(|(_, user)| {
+        req.login_hint
+            .as_deref()
+            .is_none_or(|hint| hint.eq_ignore_ascii_case(&user.upn))
+    });
+    let ctx = state.ctx(Initiator::Anonymous, None);
+    match (req.prompt.as_deref(), session) {
+        (Some("login"), _) | (Some("select_account"), _) => {}
+        (_, Some((session, _))) => return issue_code(&state, &ctx, &req, &session).await,
+        (Some("none"), None) => {
+            let description = "The user is not signed in and prompt=none forbids asking.";
+            let params = [
+                ("error", "login_required"),
+                ("error_description", description),
+            ];
+            return back_to_app(&req.redirect_uri, req.state.as_deref(), &params);
+        }
+        _ => {}
+    }
+    // The sign-in pages carry the request along; `prompt=login` is satisfied by the sign-in
+    // they end with, so it is removed from what they carry.
+    let carried: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != "prompt"))
+        .finish();
+    let hint = req.login_hint.clone().unwrap_or_default();
+    let step = Step {
+        authz: &carried,
+        login_hint: &hint,
+        ..Step::default()
+    };
+    signin_step(&state, &headers, StatusCode::OK, step).await
+}
+
+async fn tenant_logout(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    if !is_our_tenant(&state, &tenant) {
+        return refused_page(&state, &format!("Tenant '{tenant}' not found."));
+    }
+    logout(State(state), headers, query).await
+}
+
+/// Where RP-initiated logout may return: `post_logout_redirect_uri` when it is registered for
+/// the application named by `client_id` or `id_token_hint`.
+async fn logout_target(state: &AppState, pairs: &[(String, String)]) -> Option<String> {
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let client = param("client_id").map(str::to_string).or_else(|| {
+        param("id_token_hint").and_then(|t| state.sessions.signer.id_token_audience(t))
+    })?;
+    let app = oauth::registered_app(&state.svc, &client)
+        .await
+        .ok()
+        .flatten()?;
+    let uri =
+        param("post_logout_redirect_uri").filter(|uri| oauth::is_registered_redirect(&app, uri))?;
+    Some(match param("state") {
+        Some(s) => with_params(uri, &[("state", s)]),
+        None => uri.to_string(),
+    })
+}
+
+/// RP-initiated logout: ends the browser session, then returns to the application if it may.
+async fn logout(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let next = match logout_target(&state, &pairs).await {
+        Some(to) => Redirect::to(&to).into_response(),
+        None => message_page(
+            &state,
+            Message {
+                status: StatusCode::OK,
+                title: "Signed out",
+                text: "You have signed out. You can close this window.",
+                is_error: false,
+            },
+            None,
+        ),
+    };
+    end_session(&state, &headers, next).await
+}
