@@ -201,7 +201,6 @@ struct UsablePasses {
 
 /// Takes the batch's passes, each kind with one statement, and only passes that are not locked.
 async fn claim_passes(tx: &mut Tx<'_>, jobs: &[Job]) -> Result<UsablePasses> {
-    let max = tapd_core::MAX_FAILED_ATTEMPTS as i64;
     // A one-time pass is consumed only if still unused: the check and the write are one
     // statement, so exactly one of any number of concurrent attempts wins.
     let now = jobs
@@ -211,28 +210,25 @@ async fn claim_passes(tx: &mut Tx<'_>, jobs: &[Job]) -> Result<UsablePasses> {
             _ => None,
         })
         .unwrap_or_else(OffsetDateTime::now_utc);
-    let consumed = returning_ids(
+    let consumed = unlocked_ids(
         tx,
-        "UPDATE taps SET used_at = $1, failed_attempts = 0 WHERE used_at IS NULL AND failed_attempts < $2 AND id IN",
+        "UPDATE taps SET used_at = $1, failed_attempts = 0 WHERE used_at IS NULL AND",
         Some(micros(now)),
-        max,
         &pass_ids(jobs, |p| p.is_usable_once),
     )
     .await?;
     // A multi-use pass with failures on record has them reset; any pass must not be locked.
-    let reset = returning_ids(
+    let reset = unlocked_ids(
         tx,
-        "UPDATE taps SET failed_attempts = 0 WHERE failed_attempts < $1 AND id IN",
+        "UPDATE taps SET failed_attempts = 0 WHERE",
         None,
-        max,
         &pass_ids(jobs, |p| !p.is_usable_once && p.failed_attempts > 0),
     )
     .await?;
-    let unlocked = returning_ids(
+    let unlocked = unlocked_ids(
         tx,
-        "SELECT id FROM taps WHERE failed_attempts < $1 AND id IN",
+        "SELECT id FROM taps WHERE",
         None,
-        max,
         &pass_ids(jobs, |p| !p.is_usable_once && p.failed_attempts == 0),
     )
     .await?;
@@ -299,30 +295,37 @@ fn settle<'a>(jobs: &'a [Job], outcomes: &mut [Outcome], usable: &UsablePasses) 
     rows
 }
 
-/// Runs `{sql} (ids…)` (with `RETURNING id` for an UPDATE) and answers the ids it touched.
-/// `$1` is `at` when given, then the failure limit, then the ids.
-async fn returning_ids(
+/// Runs `{head} <not locked> AND id IN (ids…)` (with `RETURNING id` for an UPDATE) and
+/// answers the ids it touched. `$1` is `at` when given, then the ids.
+///
+/// The lock rule lives here, once: a pass is used only while it has fewer than
+/// `MAX_FAILED_ATTEMPTS` consecutive wrong codes (`TapPass::is_locked` is the same rule in
+/// Rust). Every statement that lets a batch's pass sign in comes through here, so a lock
+/// reached after the sign-in read, or earlier in the same batch, still wins.
+async fn unlocked_ids(
     tx: &mut Tx<'_>,
-    sql: &str,
+    head: &str,
     at: Option<i64>,
-    max_failures: i64,
     ids: &[String],
 ) -> Result<HashSet<String>> {
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let first = if at.is_some() { 3 } else { 2 };
-    let returning = if sql.starts_with("UPDATE") {
+    let first = if at.is_some() { 2 } else { 1 };
+    let returning = if head.starts_with("UPDATE") {
         " RETURNING id"
     } else {
         ""
     };
-    let sql = format!("{sql} ({}){returning}", placeholders(first, ids.len()));
+    let sql = format!(
+        "{head} failed_attempts < {max} AND id IN ({ids}){returning}",
+        max = tapd_core::MAX_FAILED_ATTEMPTS,
+        ids = placeholders(first, ids.len()),
+    );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some(at) = at {
         query = query.bind(at);
     }
-    query = query.bind(max_failures);
     for id in ids {
         query = query.bind(id.clone());
     }
@@ -330,4 +333,137 @@ async fn returning_ids(
     rows.iter()
         .map(|r| Ok(r.try_get::<String, _>(0)?))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use tapd_core::MAX_FAILED_ATTEMPTS;
+    use time::Duration;
+
+    use super::*;
+    use crate::{StoredSecret, UserRecord, UserType, WebSession};
+
+    /// A fresh database: SQLite in a temporary folder, or a new database on the PostgreSQL
+    /// server `TAPD_TEST_DATABASE_URL` names.
+    async fn fresh_store() -> Store {
+        let name = format!("tapd_store_t_{}", Uuid::new_v4().simple());
+        let url = match std::env::var("TAPD_TEST_DATABASE_URL") {
+            Ok(server) if !server.is_empty() => Store::create_postgres_database(&server, &name)
+                .await
+                .expect("create a test database"),
+            _ => {
+                let dir = std::env::temp_dir().join(name);
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                format!("sqlite://{}?mode=rwc", dir.join("tapd.db").display())
+            }
+        };
+        Store::connect(&url).await.expect("connect")
+    }
+
+    fn audit(at: OffsetDateTime) -> AuditRecord {
+        AuditRecord {
+            id: Uuid::new_v4(),
+            at,
+            body: serde_json::json!({}),
+        }
+    }
+
+    /// Gives `user` a new pass with `failures` wrong codes on record and commits a sign-in
+    /// with it; answers whether the commit accepted it, and the pass as stored afterwards.
+    async fn sign_in_with(
+        store: &Store,
+        user: &UserRecord,
+        is_usable_once: bool,
+        failures: u32,
+    ) -> (bool, TapPass) {
+        let now = user.created_at + Duration::minutes(1);
+        let pass = TapPass {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            created_at: now,
+            start: now,
+            lifetime_minutes: 60,
+            is_usable_once,
+            used_at: None,
+            failed_attempts: failures,
+        };
+        let secret = StoredSecret {
+            salt: vec![1; 16],
+            hash: vec![2; 32],
+        };
+        store
+            .replace_tap(&pass, &secret, &audit(now))
+            .await
+            .expect("store the pass");
+        let session = WebSession {
+            token_hash: Uuid::new_v4().to_string(),
+            user_id: user.id,
+            tap_id: Some(pass.id),
+            amr: "otp".into(),
+            auth_time: now,
+            created_at: now,
+            expires_at: now + Duration::hours(1),
+        };
+        let token = session.token_hash.clone();
+        let accepted = store
+            .sign_in_commit(Some(pass), Grant::Web(session), &audit(now))
+            .await
+            .expect("commit");
+        let stored = store.web_session(&token).await.expect("read the session");
+        assert_eq!(
+            accepted,
+            stored.is_some(),
+            "a refused sign-in writes nothing"
+        );
+        let (after, _) = store
+            .tap_of(user.id)
+            .await
+            .expect("read")
+            .expect("the pass");
+        (accepted, after)
+    }
+
+    #[tokio::test]
+    async fn the_batch_refuses_a_pass_that_reached_the_failure_limit() {
+        let store = fresh_store().await;
+        let created_at = OffsetDateTime::from_unix_timestamp(1_780_000_000).expect("instant");
+        let user = UserRecord {
+            id: Uuid::new_v4(),
+            upn: "alice@tapd.test".into(),
+            display_name: "Alice".into(),
+            given_name: None,
+            surname: None,
+            mail: None,
+            account_enabled: true,
+            user_type: UserType::Member,
+            is_external: false,
+            creation_type: None,
+            external_user_state: None,
+            password_hash: None,
+            password_set_at: None,
+            created_at,
+        };
+        store
+            .create_user(&user, &audit(created_at))
+            .await
+            .expect("create the user");
+        let limit = MAX_FAILED_ATTEMPTS;
+        for once in [true, false] {
+            let (accepted, pass) = sign_in_with(&store, &user, once, limit).await;
+            assert!(!accepted, "locked, one-time {once}");
+            assert_eq!((pass.used_at, pass.failed_attempts), (None, limit));
+
+            let (accepted, pass) = sign_in_with(&store, &user, once, limit - 1).await;
+            assert!(accepted, "one below the limit, one-time {once}");
+            assert_eq!(
+                pass.used_at.is_some(),
+                once,
+                "only a one-time pass is consumed"
+            );
+            assert_eq!(pass.failed_attempts, 0, "a success resets the count");
+        }
+        let (accepted, _) = sign_in_with(&store, &user, false, 0).await;
+        assert!(accepted, "a multi-use pass without failures");
+        store.close().await;
+    }
 }
