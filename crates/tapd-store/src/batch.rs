@@ -1,20 +1,70 @@
-//! Group commit for the sign-in hot path. Every successful sign-in writes (consume the pass,
-//! store the refresh token, audit); with durable commits each transaction costs an fsync, which
-//! caps a one-at-a-time writer at a few hundred sign-ins a second. Writer tasks take whatever
-//! sign-ins are waiting and commit them in one transaction. Each sign-in keeps its own
-//! all-or-nothing outcome: a pass consumed by an earlier sign-in of the same batch (or locked
-//! meanwhile) makes only that sign-in fail, and no reply is sent before the commit is durable.
+//! What a sign-in writes, committed in groups: the `Store` calls of the sign-in hot path, and
+//! the writer tasks behind them.
+//!
+//! Every successful sign-in writes (consume the pass, store the refresh token, audit); with
+//! durable commits each transaction costs an fsync, which caps a one-at-a-time writer at a few
+//! hundred sign-ins a second. Writer tasks take whatever sign-ins are waiting and commit them in
+//! one transaction. Each sign-in keeps its own all-or-nothing outcome: a pass consumed by an
+//! earlier sign-in of the same batch (or locked meanwhile) makes only that sign-in fail, and no
+//! reply is sent before the commit is durable.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use sqlx::{AssertSqlSafe, Row};
-
+use tapd_core::TapPass;
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
+use uuid::Uuid;
 
-use crate::{AuditRecord, Grant, RefreshToken, Result, StoreError, WebSession, micros};
-use tapd_core::TapPass;
+use crate::audit::{AuditRecord, insert_sign_ins};
+use crate::oauth::{Grant, RefreshToken, WebSession, insert_refreshes, insert_web_sessions};
+use crate::sql::{Tx, micros, placeholders};
+use crate::{Result, Store, StoreError};
+
+impl Store {
+    /// Commits a successful sign-in: consumes the pass if any (gating the rest), stores what it
+    /// grants and the audit record. False, writing nothing, when the pass could not be consumed.
+    pub async fn sign_in_commit(
+        &self,
+        pass: Option<TapPass>,
+        grant: Grant,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        let write = Write::Session {
+            pass,
+            now: audit.at,
+            grant: Box::new(grant),
+        };
+        Ok(self.sign_in_write(write, audit).await?.accepted)
+    }
+
+    /// Counts a wrong code against the pass and audits the attempt; returns the new count.
+    pub async fn record_tap_failure(&self, pass: Uuid, audit: &AuditRecord) -> Result<u32> {
+        let write = Write::WrongCode { pass };
+        Ok(self.sign_in_write(write, audit).await?.failures)
+    }
+
+    /// Audits a failed sign-in attempt.
+    pub async fn audit_sign_in_failure(&self, audit: &AuditRecord) -> Result<()> {
+        self.sign_in_write(Write::AuditOnly, audit)
+            .await
+            .map(|_| ())
+    }
+
+    /// Queues the write for the next batch and waits until that batch is durable.
+    async fn sign_in_write(&self, write: Write, audit: &AuditRecord) -> Result<Outcome> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            write,
+            audit: audit.clone(),
+            reply,
+        };
+        let gone = || StoreError::Corrupt("the sign-in writer has stopped".into());
+        self.sign_ins.send(job).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
 
 /// Largest number of sign-ins committed together.
 const MAX_BATCH: usize = 128;
@@ -35,13 +85,13 @@ pub(crate) enum Write {
         grant: Box<Grant>,
     },
     /// A wrong code: count it against the pass.
-    WrongCode { pass: uuid::Uuid },
+    WrongCode { pass: Uuid },
     /// Any other failure: the audit record alone.
     AuditOnly,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// False when the pass could no longer be consumed; nothing else was written.
     pub accepted: bool,
     /// The pass's consecutive wrong codes after a `WrongCode`.
@@ -110,6 +160,18 @@ async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
         };
         jobs.len()
     ];
+    count_wrong_codes(&mut tx, jobs, &mut outcomes).await?;
+    let usable = claim_passes(&mut tx, jobs).await?;
+    let rows = settle(jobs, &mut outcomes, &usable);
+    insert_refreshes(&mut tx, &rows.refreshes).await?;
+    insert_web_sessions(&mut tx, &rows.webs).await?;
+    insert_sign_ins(&mut tx, &rows.audits).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Adds each wrong code to its pass's count, and puts the new count in its outcome.
+async fn count_wrong_codes(tx: &mut Tx<'_>, jobs: &[Job], outcomes: &mut [Outcome]) -> Result<()> {
     for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
         if let Write::WrongCode { pass } = &job.write {
             let row = sqlx::query(
@@ -117,27 +179,28 @@ async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
                  RETURNING failed_attempts",
             )
             .bind(pass.to_string())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             if let Some(row) = row {
                 outcome.failures = row.try_get::<i64, _>(0)? as u32;
             }
         }
     }
+    Ok(())
+}
 
-    let passes = |pick: fn(&TapPass) -> bool| -> Vec<String> {
-        let mut ids: Vec<String> = jobs
-            .iter()
-            .filter_map(|j| match &j.write {
-                Write::Session { pass: Some(p), .. } if pick(p) => Some(p.id.to_string()),
-                _ => None,
-            })
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    };
-    let max = tapd_core::MAX_FAILED_ATTEMPTS as i64;
+/// The ids of the passes the batch's sign-ins may still use, by how each kind was checked.
+struct UsablePasses {
+    /// One-time passes this batch consumed.
+    consumed: HashSet<String>,
+    /// Multi-use passes that had failures on record, now reset.
+    reset: HashSet<String>,
+    /// Multi-use passes without failures, found not locked.
+    unlocked: HashSet<String>,
+}
+
+/// Takes the batch's passes, each kind with one statement, and only passes that are not locked.
+async fn claim_passes(tx: &mut Tx<'_>, jobs: &[Job]) -> Result<UsablePasses> {
     // A one-time pass is consumed only if still unused: the check and the write are one
     // statement, so exactly one of any number of concurrent attempts wins.
     let now = jobs
@@ -147,106 +210,122 @@ async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
             _ => None,
         })
         .unwrap_or_else(OffsetDateTime::now_utc);
-    let consumed = returning_ids(
-        &mut tx,
-        "UPDATE taps SET used_at = $1, failed_attempts = 0 WHERE used_at IS NULL AND failed_attempts < $2 AND id IN",
+    let consumed = unlocked_ids(
+        tx,
+        "UPDATE taps SET used_at = $1, failed_attempts = 0 WHERE used_at IS NULL AND",
         Some(micros(now)),
-        max,
-        &passes(|p| p.is_usable_once),
+        &pass_ids(jobs, |p| p.is_usable_once),
     )
     .await?;
     // A multi-use pass with failures on record has them reset; any pass must not be locked.
-    let reset = returning_ids(
-        &mut tx,
-        "UPDATE taps SET failed_attempts = 0 WHERE failed_attempts < $1 AND id IN",
+    let reset = unlocked_ids(
+        tx,
+        "UPDATE taps SET failed_attempts = 0 WHERE",
         None,
-        max,
-        &passes(|p| !p.is_usable_once && p.failed_attempts > 0),
+        &pass_ids(jobs, |p| !p.is_usable_once && p.failed_attempts > 0),
     )
     .await?;
-    let unlocked = returning_ids(
-        &mut tx,
-        "SELECT id FROM taps WHERE failed_attempts < $1 AND id IN",
+    let unlocked = unlocked_ids(
+        tx,
+        "SELECT id FROM taps WHERE",
         None,
-        max,
-        &passes(|p| !p.is_usable_once && p.failed_attempts == 0),
+        &pass_ids(jobs, |p| !p.is_usable_once && p.failed_attempts == 0),
     )
     .await?;
+    Ok(UsablePasses {
+        consumed,
+        reset,
+        unlocked,
+    })
+}
 
+/// The distinct, sorted ids of the passes `pick` chooses among the batch's successes.
+fn pass_ids(jobs: &[Job], pick: fn(&TapPass) -> bool) -> Vec<String> {
+    let mut ids: Vec<String> = jobs
+        .iter()
+        .filter_map(|j| match &j.write {
+            Write::Session { pass: Some(p), .. } if pick(p) => Some(p.id.to_string()),
+            _ => None,
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// What a batch inserts once its outcomes are known.
+struct Rows<'a> {
+    refreshes: Vec<&'a RefreshToken>,
+    webs: Vec<&'a WebSession>,
+    audits: Vec<&'a AuditRecord>,
+}
+
+/// Decides each success from the passes claimed (a one-time pass presented twice in the batch
+/// goes to the first), and collects the grants and audit records of the accepted jobs.
+fn settle<'a>(jobs: &'a [Job], outcomes: &mut [Outcome], usable: &UsablePasses) -> Rows<'a> {
     let mut claimed = HashSet::new();
-    let mut refreshes = Vec::new();
-    let mut webs = Vec::new();
-    let mut audits = Vec::new();
+    let mut rows = Rows {
+        refreshes: Vec::new(),
+        webs: Vec::new(),
+        audits: Vec::new(),
+    };
     for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
         if let Write::Session { pass, grant, .. } = &job.write {
             outcome.accepted = match pass {
                 None => true,
                 Some(p) if p.is_usable_once => {
                     let id = p.id.to_string();
-                    consumed.contains(&id) && claimed.insert(id)
+                    usable.consumed.contains(&id) && claimed.insert(id)
                 }
                 Some(p) => {
                     let id = p.id.to_string();
-                    reset.contains(&id) || unlocked.contains(&id)
+                    usable.reset.contains(&id) || usable.unlocked.contains(&id)
                 }
             };
             match grant.as_ref() {
                 _ if !outcome.accepted => {}
-                Grant::Refresh(r) => refreshes.push(r),
-                Grant::Web(w) => webs.push(w),
+                Grant::Refresh(r) => rows.refreshes.push(r),
+                Grant::Web(w) => rows.webs.push(w),
             }
         }
         if outcome.accepted {
-            audits.push(&job.audit);
+            rows.audits.push(&job.audit);
         }
     }
-    insert_refreshes(&mut tx, &refreshes).await?;
-    insert_web_sessions(&mut tx, &webs).await?;
-    insert_audits(&mut tx, &audits).await?;
-    tx.commit().await?;
-    Ok(outcomes)
+    rows
 }
 
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `($1, …, $columns), (…), …` for a multi-row INSERT of `rows` rows.
-fn rows_of(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|i| format!("({})", placeholders(i * columns + 1, columns)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Runs `{sql} (ids…)` (with `RETURNING id` for an UPDATE) and answers the ids it touched.
-/// `$1` is `at` when given, then the failure limit, then the ids.
-async fn returning_ids(
-    tx: &mut crate::Tx<'_>,
-    sql: &str,
+/// Runs `{head} <not locked> AND id IN (ids…)` (with `RETURNING id` for an UPDATE) and
+/// answers the ids it touched. `$1` is `at` when given, then the ids.
+///
+/// The lock rule lives here, once: a pass is used only while it has fewer than
+/// `MAX_FAILED_ATTEMPTS` consecutive wrong codes (`TapPass::is_locked` is the same rule in
+/// Rust). Every statement that lets a batch's pass sign in comes through here, so a lock
+/// reached after the sign-in read, or earlier in the same batch, still wins.
+async fn unlocked_ids(
+    tx: &mut Tx<'_>,
+    head: &str,
     at: Option<i64>,
-    max_failures: i64,
     ids: &[String],
 ) -> Result<HashSet<String>> {
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let first = if at.is_some() { 3 } else { 2 };
-    let returning = if sql.starts_with("UPDATE") {
+    let first = if at.is_some() { 2 } else { 1 };
+    let returning = if head.starts_with("UPDATE") {
         " RETURNING id"
     } else {
         ""
     };
-    let sql = format!("{sql} ({}){returning}", placeholders(first, ids.len()));
+    let sql = format!(
+        "{head} failed_attempts < {max} AND id IN ({ids}){returning}",
+        max = tapd_core::MAX_FAILED_ATTEMPTS,
+        ids = placeholders(first, ids.len()),
+    );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some(at) = at {
         query = query.bind(at);
     }
-    query = query.bind(max_failures);
     for id in ids {
         query = query.bind(id.clone());
     }
@@ -256,73 +335,135 @@ async fn returning_ids(
         .collect()
 }
 
-pub(crate) async fn insert_refreshes(
-    tx: &mut crate::Tx<'_>,
-    refreshes: &[&RefreshToken],
-) -> Result<()> {
-    if refreshes.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO refresh_tokens ({}) VALUES {}",
-        crate::REFRESH_COLUMNS,
-        rows_of(refreshes.len(), 10)
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for r in refreshes {
-        query = r.bind_to(query);
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
-}
-
-pub(crate) async fn insert_web_sessions(
-    tx: &mut crate::Tx<'_>,
-    webs: &[&WebSession],
-) -> Result<()> {
-    if webs.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO web_sessions ({}) VALUES {}",
-        crate::WEB_SESSION_COLUMNS,
-        rows_of(webs.len(), 7)
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for w in webs {
-        query = w.bind_to(query);
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
-}
-
-async fn insert_audits(tx: &mut crate::Tx<'_>, audits: &[&AuditRecord]) -> Result<()> {
-    if audits.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO sign_ins (id, at, body) VALUES {}",
-        rows_of(audits.len(), 3)
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for a in audits {
-        query = query
-            .bind(a.id.to_string())
-            .bind(micros(a.at))
-            .bind(a.body.to_string());
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use tapd_core::MAX_FAILED_ATTEMPTS;
+    use time::Duration;
 
-    #[test]
-    fn placeholders_number_every_value_once() {
-        assert_eq!(placeholders(3, 2), "$3, $4");
-        assert_eq!(rows_of(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(rows_of(0, 3), "");
+    use super::*;
+    use crate::{StoredSecret, UserRecord, UserType, WebSession};
+
+    /// A fresh database: SQLite in a temporary folder, or a new database on the PostgreSQL
+    /// server `TAPD_TEST_DATABASE_URL` names.
+    async fn fresh_store() -> Store {
+        let name = format!("tapd_store_t_{}", Uuid::new_v4().simple());
+        let url = match std::env::var("TAPD_TEST_DATABASE_URL") {
+            Ok(server) if !server.is_empty() => Store::create_postgres_database(&server, &name)
+                .await
+                .expect("create a test database"),
+            _ => {
+                let dir = std::env::temp_dir().join(name);
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                format!("sqlite://{}?mode=rwc", dir.join("tapd.db").display())
+            }
+        };
+        Store::connect(&url).await.expect("connect")
+    }
+
+    fn audit(at: OffsetDateTime) -> AuditRecord {
+        AuditRecord {
+            id: Uuid::new_v4(),
+            at,
+            body: serde_json::json!({}),
+        }
+    }
+
+    /// Gives `user` a new pass with `failures` wrong codes on record and commits a sign-in
+    /// with it; answers whether the commit accepted it, and the pass as stored afterwards.
+    async fn sign_in_with(
+        store: &Store,
+        user: &UserRecord,
+        is_usable_once: bool,
+        failures: u32,
+    ) -> (bool, TapPass) {
+        let now = user.created_at + Duration::minutes(1);
+        let pass = TapPass {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            created_at: now,
+            start: now,
+            lifetime_minutes: 60,
+            is_usable_once,
+            used_at: None,
+            failed_attempts: failures,
+        };
+        let secret = StoredSecret {
+            salt: vec![1; 16],
+            hash: vec![2; 32],
+        };
+        store
+            .replace_tap(&pass, &secret, &audit(now))
+            .await
+            .expect("store the pass");
+        let session = WebSession {
+            token_hash: Uuid::new_v4().to_string(),
+            user_id: user.id,
+            tap_id: Some(pass.id),
+            amr: "otp".into(),
+            auth_time: now,
+            created_at: now,
+            expires_at: now + Duration::hours(1),
+        };
+        let token = session.token_hash.clone();
+        let accepted = store
+            .sign_in_commit(Some(pass), Grant::Web(session), &audit(now))
+            .await
+            .expect("commit");
+        let stored = store.web_session(&token).await.expect("read the session");
+        assert_eq!(
+            accepted,
+            stored.is_some(),
+            "a refused sign-in writes nothing"
+        );
+        let (after, _) = store
+            .tap_of(user.id)
+            .await
+            .expect("read")
+            .expect("the pass");
+        (accepted, after)
+    }
+
+    #[tokio::test]
+    async fn the_batch_refuses_a_pass_that_reached_the_failure_limit() {
+        let store = fresh_store().await;
+        let created_at = OffsetDateTime::from_unix_timestamp(1_780_000_000).expect("instant");
+        let user = UserRecord {
+            id: Uuid::new_v4(),
+            upn: "alice@tapd.test".into(),
+            display_name: "Alice".into(),
+            given_name: None,
+            surname: None,
+            mail: None,
+            account_enabled: true,
+            user_type: UserType::Member,
+            is_external: false,
+            creation_type: None,
+            external_user_state: None,
+            password_hash: None,
+            password_set_at: None,
+            created_at,
+        };
+        store
+            .create_user(&user, &audit(created_at))
+            .await
+            .expect("create the user");
+        let limit = MAX_FAILED_ATTEMPTS;
+        for once in [true, false] {
+            let (accepted, pass) = sign_in_with(&store, &user, once, limit).await;
+            assert!(!accepted, "locked, one-time {once}");
+            assert_eq!((pass.used_at, pass.failed_attempts), (None, limit));
+
+            let (accepted, pass) = sign_in_with(&store, &user, once, limit - 1).await;
+            assert!(accepted, "one below the limit, one-time {once}");
+            assert_eq!(
+                pass.used_at.is_some(),
+                once,
+                "only a one-time pass is consumed"
+            );
+            assert_eq!(pass.failed_attempts, 0, "a success resets the count");
+        }
+        let (accepted, _) = sign_in_with(&store, &user, false, 0).await;
+        assert!(accepted, "a multi-use pass without failures");
+        store.close().await;
     }
 }

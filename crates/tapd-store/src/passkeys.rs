@@ -7,11 +7,10 @@ use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::batch::{insert_refreshes, insert_web_sessions};
-use crate::{
-    AuditKind, AuditRecord, Grant, Result, Store, StoreError, finish, from_micros, insert_audit,
-    is_unique_violation, micros, uuid_of,
-};
+use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
+use crate::oauth::{Grant, insert_refreshes, insert_web_sessions};
+use crate::sql::{from_micros, is_unique_violation, micros, uuid_of};
+use crate::{Result, Store, StoreError};
 
 /// A registered passkey. The byte fields are the relying-party library's own encodings; the
 /// store keeps them as they are.

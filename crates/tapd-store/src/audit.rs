@@ -1,0 +1,104 @@
+//! The two audit logs, `directoryAudits` and `signIns`: their records, how a change writes its
+//! record in the change's own transaction, and the newest-first pages the Graph API serves.
+
+use sqlx::{AssertSqlSafe, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::sql::{Tx, micros, rows_of};
+use crate::{Result, Store, StoreError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditKind {
+    DirectoryAudit,
+    SignIn,
+}
+
+impl AuditKind {
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            AuditKind::DirectoryAudit => "directory_audits",
+            AuditKind::SignIn => "sign_ins",
+        }
+    }
+}
+
+/// One audit entry; `body` is the Graph-shaped JSON object served back as is.
+#[derive(Clone, Debug)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub at: OffsetDateTime,
+    pub body: serde_json::Value,
+}
+
+impl Store {
+    /// Newest first; `before` is the `seq` of the last record of the previous page.
+    pub async fn audit_page(
+        &self,
+        kind: AuditKind,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<(i64, serde_json::Value)>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT seq, body FROM {} WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
+            kind.table()
+        )))
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let body: String = r.try_get(1)?;
+                Ok((
+                    r.try_get(0)?,
+                    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Ends a change's transaction: with `changed`, writes its audit record and commits; without,
+/// rolls back so that a change that found nothing to do leaves no trace.
+pub(crate) async fn finish(mut tx: Tx<'_>, changed: bool, audit: &AuditRecord) -> Result<bool> {
+    if changed {
+        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(changed)
+}
+
+pub(crate) async fn insert_audit(tx: &mut Tx<'_>, table: &str, a: &AuditRecord) -> Result<()> {
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {table} (id, at, body) VALUES ($1, $2, $3)"
+    )))
+    .bind(a.id.to_string())
+    .bind(micros(a.at))
+    .bind(a.body.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Inserts a batch's sign-in records with one statement.
+pub(crate) async fn insert_sign_ins(tx: &mut Tx<'_>, audits: &[&AuditRecord]) -> Result<()> {
+    if audits.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO sign_ins (id, at, body) VALUES {}",
+        rows_of(audits.len(), 3)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for a in audits {
+        query = query
+            .bind(a.id.to_string())
+            .bind(micros(a.at))
+            .bind(a.body.to_string());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}

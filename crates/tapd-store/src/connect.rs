@@ -1,0 +1,149 @@
+//! Opening the database: which dialect a URL names, the connection pool and its per-connection
+//! settings, the migrations of that dialect, and the sign-in writers started beside the pool.
+//! Also the database-wide calls that come with a connection: closing, pinging, and creating a
+//! fresh PostgreSQL database for a test or a benchmark.
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, AssertSqlSafe, Executor};
+
+use crate::{Result, Store, StoreError, batch};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn of_url(url: &str) -> Option<Dialect> {
+        if url.starts_with("sqlite:") {
+            Some(Dialect::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Dialect::Postgres)
+        } else {
+            None
+        }
+    }
+
+    fn max_connections(self) -> u32 {
+        match self {
+            Dialect::Sqlite => 8,
+            Dialect::Postgres => 16,
+        }
+    }
+
+    /// SQLite has one writer at a time; PostgreSQL overlaps a few batches' round trips.
+    fn sign_in_writers(self) -> usize {
+        match self {
+            Dialect::Sqlite => 1,
+            Dialect::Postgres => 4,
+        }
+    }
+}
+
+/// Set on every SQLite connection. Durable commits: an acknowledged one-time consumption
+/// survives a power cut. Reads through a memory map and a larger page cache rather than a
+/// pread per page.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                              PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
+                              PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;";
+
+impl Store {
+    /// Connects and runs the migrations of the URL's dialect. On PostgreSQL the migrator holds an
+    /// advisory lock, so several replicas starting at once are safe.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of_url(url).ok_or_else(|| {
+            StoreError::Database(sqlx::Error::Configuration(
+                format!("unsupported database URL (want sqlite: or postgres:): {url}").into(),
+            ))
+        })?;
+        let pool = open_pool(url, dialect).await?;
+        migrate(&pool, dialect).await?;
+        let sign_ins = batch::start(pool.clone(), dialect.sign_in_writers());
+        Ok(Store {
+            pool,
+            dialect,
+            sign_ins,
+        })
+    }
+
+    /// Creates an empty PostgreSQL database `name` on the server `server_url` names and returns
+    /// the URL of the new database. Tests and benchmarks use it for a fresh database each.
+    pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String> {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Corrupt(format!("bad database name {name}")));
+        }
+        let mut conn = sqlx::AnyConnection::connect(server_url).await?;
+        conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await?;
+        conn.close().await?;
+        let (base, query) = match server_url.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (server_url, String::new()),
+        };
+        let scheme_end = base.find("://").map_or(0, |i| i + 3);
+        let server = match base[scheme_end..].find('/') {
+            Some(i) => &base[..scheme_end + i],
+            None => base,
+        };
+        Ok(format!("{server}/{name}{query}"))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// The pool, with SQLite's settings applied to each new connection (`Any` takes only a URL).
+async fn open_pool(url: &str, dialect: Dialect) -> Result<AnyPool> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(dialect.max_connections())
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if dialect == Dialect::Sqlite {
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    Ok(pool)
+}
+
+/// Brings the schema up to date with the dialect's migrations.
+async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<()> {
+    let migrator = match dialect {
+        Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Dialect::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    // PostgreSQL's migrator holds an advisory lock. SQLite's has no lock: a process that
+    // raced another through the same migration fails it ("already exists") once the other
+    // commits, and a second run then finds it applied.
+    let mut attempt = 0;
+    loop {
+        match migrator.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(_) if dialect == Dialect::Sqlite && attempt < 20 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(StoreError::Database(e.into())),
+        }
+    }
+}

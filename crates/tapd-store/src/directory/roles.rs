@@ -1,0 +1,100 @@
+//! Directory role assignments: which principal holds which built-in role (by its template id).
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tapd_core::Role;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{AuditRecord, finish};
+use crate::sql::{Tx, from_micros, is_unique_violation, micros, uuid_of};
+use crate::{Result, Store, StoreError};
+
+#[derive(Clone, Debug)]
+pub struct RoleAssignment {
+    pub id: Uuid,
+    pub principal_id: Uuid,
+    pub role: Role,
+    pub created_at: OffsetDateTime,
+}
+
+impl RoleAssignment {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<RoleAssignment> {
+        let template: String = r.try_get(2)?;
+        Ok(RoleAssignment {
+            id: uuid_of(&r.try_get::<String, _>(0)?)?,
+            principal_id: uuid_of(&r.try_get::<String, _>(1)?)?,
+            role: Role::from_template_id(&template)
+                .ok_or_else(|| StoreError::Corrupt(format!("role {template}")))?,
+            created_at: from_micros(r.try_get(3)?)?,
+        })
+    }
+}
+
+impl Store {
+    pub async fn assign_role(&self, a: &RoleAssignment, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_role_assignment(&mut tx, a).await?;
+        finish(tx, true, audit).await.map(|_| ())
+    }
+
+    pub async fn role_assignments(&self, principal: Option<Uuid>) -> Result<Vec<RoleAssignment>> {
+        let rows = sqlx::query(
+            "SELECT id, principal_id, role_template_id, created_at FROM role_assignments \
+             WHERE ($1 = '' OR principal_id = $1) ORDER BY created_at, id",
+        )
+        .bind(principal.map(|p| p.to_string()).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(RoleAssignment::from_row).collect()
+    }
+
+    pub async fn role_assignment(&self, id: Uuid) -> Result<Option<RoleAssignment>> {
+        let row = sqlx::query(
+            "SELECT id, principal_id, role_template_id, created_at FROM role_assignments WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(RoleAssignment::from_row).transpose()
+    }
+
+    pub async fn delete_role_assignment(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let res = sqlx::query("DELETE FROM role_assignments WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        finish(tx, res.rows_affected() == 1, audit).await
+    }
+
+    pub async fn roles_of(&self, user: Uuid) -> Result<Vec<Role>> {
+        Ok(self
+            .role_assignments(Some(user))
+            .await?
+            .into_iter()
+            .map(|a| a.role)
+            .collect())
+    }
+}
+
+/// Inserts an assignment; the principal holding the role already is a conflict.
+pub(super) async fn insert_role_assignment(tx: &mut Tx<'_>, a: &RoleAssignment) -> Result<()> {
+    let res = sqlx::query(
+        "INSERT INTO role_assignments (id, principal_id, role_template_id, created_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(a.id.to_string())
+    .bind(a.principal_id.to_string())
+    .bind(a.role.template_id())
+    .bind(micros(a.created_at))
+    .execute(&mut **tx)
+    .await;
+    match res {
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
+            "The principal already holds this role.".into(),
+        )),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(()),
+    }
+}

@@ -1,0 +1,238 @@
+//! Users: the record, its columns and decoding, and creating, finding, listing, updating and
+//! deleting users (a deletion takes everything hanging off the user with it).
+
+use std::str::FromStr;
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
+use crate::sql::{Tx, from_micros, is_unique_violation, micros, uuid_of};
+use crate::{Result, Store, StoreError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserType {
+    Member,
+    Guest,
+}
+
+impl UserType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::Member => "Member",
+            UserType::Guest => "Guest",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UserType> {
+        match s {
+            "Member" => Some(UserType::Member),
+            "Guest" => Some(UserType::Guest),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub upn: String,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub mail: Option<String>,
+    pub account_enabled: bool,
+    pub user_type: UserType,
+    /// An external guest authenticates elsewhere and can never hold a TAP (SPEC §8).
+    pub is_external: bool,
+    pub creation_type: Option<String>,
+    pub external_user_state: Option<String>,
+    pub password_hash: Option<String>,
+    pub password_set_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+pub(crate) const USER_COLUMNS: &str = "id, upn, display_name, given_name, surname, mail, \
+    account_enabled, user_type, is_external, creation_type, external_user_state, password_hash, \
+    password_set_at, created_at";
+
+impl UserRecord {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<UserRecord> {
+        let user_type: String = r.try_get(7)?;
+        Ok(UserRecord {
+            id: uuid_of(&r.try_get::<String, _>(0)?)?,
+            upn: r.try_get(1)?,
+            display_name: r.try_get(2)?,
+            given_name: r.try_get(3)?,
+            surname: r.try_get(4)?,
+            mail: r.try_get(5)?,
+            account_enabled: r.try_get::<i64, _>(6)? != 0,
+            user_type: UserType::parse(&user_type)
+                .ok_or_else(|| StoreError::Corrupt(format!("user type {user_type}")))?,
+            is_external: r.try_get::<i64, _>(8)? != 0,
+            creation_type: r.try_get(9)?,
+            external_user_state: r.try_get(10)?,
+            password_hash: r.try_get(11)?,
+            password_set_at: r
+                .try_get::<Option<i64>, _>(12)?
+                .map(from_micros)
+                .transpose()?,
+            created_at: from_micros(r.try_get(13)?)?,
+        })
+    }
+}
+
+impl Store {
+    /// Creates a user, with its audit record, in one transaction.
+    pub async fn create_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_user(&mut tx, user).await?;
+        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Finds a user by id or (case-insensitively) by user principal name.
+    pub async fn find_user(&self, id_or_upn: &str) -> Result<Option<UserRecord>> {
+        let row = match Uuid::from_str(id_or_upn) {
+            Ok(id) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+                )))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            Err(_) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE upn_lower = $1"
+                )))
+                .bind(id_or_upn.to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        row.as_ref().map(UserRecord::from_row).transpose()
+    }
+
+    /// Users ordered by UPN, after `after` (a UPN, lower-cased) when paging.
+    pub async fn list_users(
+        &self,
+        upn_eq: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE ($1 = '' OR upn_lower = $1) \
+             AND upn_lower > $2 ORDER BY upn_lower LIMIT $3"
+        )))
+        .bind(upn_eq.map(str::to_lowercase).unwrap_or_default())
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(UserRecord::from_row).collect()
+    }
+
+    /// Updates a user, with the change's audit record, in one transaction.
+    pub async fn update_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let res = sqlx::query(
+            "UPDATE users SET upn = $2, upn_lower = $3, display_name = $4, given_name = $5, \
+             surname = $6, mail = $7, account_enabled = $8, password_hash = $9, \
+             password_set_at = $10 WHERE id = $1",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.upn)
+        .bind(user.upn.to_lowercase())
+        .bind(&user.display_name)
+        .bind(user.given_name.clone())
+        .bind(user.surname.clone())
+        .bind(user.mail.clone())
+        .bind(user.account_enabled as i64)
+        .bind(user.password_hash.clone())
+        .bind(user.password_set_at.map(micros))
+        .execute(&mut *tx)
+        .await;
+        match res {
+            Err(e) if is_unique_violation(&e) => Err(upn_taken(&user.upn)),
+            Err(e) => Err(e.into()),
+            Ok(_) => {
+                insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes a user and everything hanging off it (methods, memberships, roles, tokens).
+    pub async fn delete_user(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let id = id.to_string();
+        for table in [
+            "DELETE FROM refresh_tokens WHERE user_id = $1",
+            "DELETE FROM web_sessions WHERE user_id = $1",
+            "DELETE FROM auth_codes WHERE user_id = $1",
+            "DELETE FROM taps WHERE user_id = $1",
+            "DELETE FROM passkeys WHERE user_id = $1",
+            "DELETE FROM webauthn_user_handles WHERE user_id = $1",
+            "DELETE FROM webauthn_ceremonies WHERE user_id = $1",
+            "DELETE FROM group_members WHERE user_id = $1",
+            "DELETE FROM role_assignments WHERE principal_id = $1",
+        ] {
+            sqlx::query(table).bind(&id).execute(&mut *tx).await?;
+        }
+        let res = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        finish(tx, res.rows_affected() == 1, audit).await
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+}
+
+pub(super) async fn insert_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<()> {
+    let res = sqlx::query(
+        "INSERT INTO users (id, upn, upn_lower, display_name, given_name, surname, mail, \
+         account_enabled, user_type, is_external, creation_type, external_user_state, \
+         password_hash, password_set_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(u.id.to_string())
+    .bind(&u.upn)
+    .bind(u.upn.to_lowercase())
+    .bind(&u.display_name)
+    .bind(u.given_name.clone())
+    .bind(u.surname.clone())
+    .bind(u.mail.clone())
+    .bind(u.account_enabled as i64)
+    .bind(u.user_type.as_str())
+    .bind(u.is_external as i64)
+    .bind(u.creation_type.clone())
+    .bind(u.external_user_state.clone())
+    .bind(u.password_hash.clone())
+    .bind(u.password_set_at.map(micros))
+    .bind(micros(u.created_at))
+    .execute(&mut **tx)
+    .await;
+    match res {
+        Err(e) if is_unique_violation(&e) => Err(upn_taken(&u.upn)),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Graph's answer when a new or renamed user's UPN belongs to another user.
+fn upn_taken(upn: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "Another object with the same value for property userPrincipalName already exists: {upn}"
+    ))
+}

@@ -1,0 +1,69 @@
+//! Chores over the whole database rather than one aggregate: removing what has expired, and
+//! the dump of every stored text that tests search to prove no secret is kept in the clear.
+
+use sqlx::{AssertSqlSafe, Row};
+use time::OffsetDateTime;
+
+use crate::directory::USER_COLUMNS;
+use crate::sql::micros;
+use crate::{Result, Store};
+
+impl Store {
+    /// Removes what has expired or been used: codes, refresh tokens, sessions, passkey ceremonies.
+    pub async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
+        let mut removed = 0;
+        for sql in [
+            "DELETE FROM auth_codes WHERE expires_at < $1",
+            "DELETE FROM refresh_tokens WHERE expires_at < $1",
+            "DELETE FROM web_sessions WHERE expires_at < $1",
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
+        ] {
+            removed += sqlx::query(sql)
+                .bind(micros(now))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(removed)
+    }
+
+    /// Every text column of every table, for tests that prove a secret is never stored.
+    pub async fn dump_text(&self) -> Result<String> {
+        let mut out = String::new();
+        for (table, cols) in [
+            ("users", USER_COLUMNS),
+            ("taps", "id, user_id"),
+            ("refresh_tokens", "token_hash, user_id, amr"),
+            ("apps", "id, client_id, display_name, permissions"),
+            ("app_secrets", "key_id, hint, secret_hash"),
+            ("auth_codes", "code_hash, nonce, code_challenge"),
+            ("web_sessions", "token_hash"),
+            ("policies", "id, body"),
+            ("directory_audits", "id, body"),
+            ("sign_ins", "id, body"),
+        ] {
+            let rows = sqlx::query(AssertSqlSafe(format!("SELECT {cols} FROM {table}")))
+                .fetch_all(&self.pool)
+                .await?;
+            for r in rows {
+                for i in 0..r.len() {
+                    if let Ok(Some(s)) = r.try_get::<Option<String>, _>(i) {
+                        out.push_str(&s);
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        let rows = sqlx::query("SELECT salt, code_hash FROM taps")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            for i in 0..2 {
+                let bytes: Vec<u8> = r.try_get(i)?;
+                out.push_str(&String::from_utf8_lossy(&bytes));
+                out.push('\n');
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,262 @@
+//! App registrations (Graph's `application`): who may ask for tokens, where codes may be sent,
+//! which application permissions a client-credentials token carries, and the app's secrets
+//! (argon2 hashes; Graph shows only a three-character hint).
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use tapd_core::Permission;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{AuditRecord, finish};
+use crate::sql::{Tx, from_micros, micros, uuid_of};
+use crate::{Result, Store, StoreError};
+
+/// An application registration (Graph's `application`), with its secrets.
+#[derive(Clone, Debug)]
+pub struct AppRecord {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub display_name: String,
+    /// Application permissions for client-credentials tokens.
+    pub permissions: Vec<Permission>,
+    /// Confidential redirect URIs (`web`): the code is redeemed with a secret.
+    pub web_redirect_uris: Vec<String>,
+    /// Browser apps (`spa`): public, PKCE required.
+    pub spa_redirect_uris: Vec<String>,
+    /// Mobile and desktop apps (`publicClient`): public, PKCE required.
+    pub public_redirect_uris: Vec<String>,
+    pub created_at: OffsetDateTime,
+    pub secrets: Vec<AppSecret>,
+}
+
+/// One of an app's `passwordCredentials`.
+#[derive(Clone, Debug)]
+pub struct AppSecret {
+    pub key_id: Uuid,
+    pub display_name: Option<String>,
+    /// The secret's first three characters, as Graph shows them.
+    pub hint: String,
+    /// argon2 PHC string.
+    pub secret_hash: String,
+    pub start_at: OffsetDateTime,
+    pub end_at: OffsetDateTime,
+}
+
+const APP_COLUMNS: &str = "id, client_id, display_name, permissions, web_redirect_uris, \
+                           spa_redirect_uris, public_redirect_uris, created_at";
+
+fn permissions_to_text(p: &[Permission]) -> String {
+    p.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+fn uris_to_text(uris: &[String]) -> String {
+    serde_json::to_string(uris).expect("strings serialize")
+}
+
+fn uris_of(text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl AppRecord {
+    fn from_row(r: &AnyRow, secrets: Vec<AppSecret>) -> Result<AppRecord> {
+        let perms: String = r.try_get(3)?;
+        Ok(AppRecord {
+            id: uuid_of(&r.try_get::<String, _>(0)?)?,
+            client_id: uuid_of(&r.try_get::<String, _>(1)?)?,
+            display_name: r.try_get(2)?,
+            permissions: perms
+                .split_whitespace()
+                .map(|p| {
+                    Permission::parse(p)
+                        .ok_or_else(|| StoreError::Corrupt(format!("permission {p}")))
+                })
+                .collect::<Result<_>>()?,
+            web_redirect_uris: uris_of(&r.try_get::<String, _>(4)?)?,
+            spa_redirect_uris: uris_of(&r.try_get::<String, _>(5)?)?,
+            public_redirect_uris: uris_of(&r.try_get::<String, _>(6)?)?,
+            created_at: from_micros(r.try_get(7)?)?,
+            secrets,
+        })
+    }
+}
+
+impl AppSecret {
+    fn from_row(r: &AnyRow) -> Result<AppSecret> {
+        Ok(AppSecret {
+            key_id: uuid_of(&r.try_get::<String, _>(0)?)?,
+            display_name: r.try_get(1)?,
+            hint: r.try_get(2)?,
+            secret_hash: r.try_get(3)?,
+            start_at: from_micros(r.try_get(4)?)?,
+            end_at: from_micros(r.try_get(5)?)?,
+        })
+    }
+}
+
+async fn insert_secret(tx: &mut Tx<'_>, app: Uuid, s: &AppSecret) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO app_secrets (key_id, app_id, display_name, hint, secret_hash, start_at, end_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(s.key_id.to_string())
+    .bind(app.to_string())
+    .bind(s.display_name.clone())
+    .bind(&s.hint)
+    .bind(&s.secret_hash)
+    .bind(micros(s.start_at))
+    .bind(micros(s.end_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn create_app(&self, app: &AppRecord, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )))
+        .bind(app.id.to_string())
+        .bind(app.client_id.to_string())
+        .bind(&app.display_name)
+        .bind(permissions_to_text(&app.permissions))
+        .bind(uris_to_text(&app.web_redirect_uris))
+        .bind(uris_to_text(&app.spa_redirect_uris))
+        .bind(uris_to_text(&app.public_redirect_uris))
+        .bind(micros(app.created_at))
+        .execute(&mut *tx)
+        .await?;
+        for s in &app.secrets {
+            insert_secret(&mut tx, app.id, s).await?;
+        }
+        finish(tx, true, audit).await.map(|_| ())
+    }
+
+    /// Rewrites an app's name and redirect URIs.
+    pub async fn update_app(&self, app: &AppRecord, audit: &AuditRecord) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let res = sqlx::query(
+            "UPDATE apps SET display_name = $2, web_redirect_uris = $3, spa_redirect_uris = $4, \
+             public_redirect_uris = $5 WHERE id = $1",
+        )
+        .bind(app.id.to_string())
+        .bind(&app.display_name)
+        .bind(uris_to_text(&app.web_redirect_uris))
+        .bind(uris_to_text(&app.spa_redirect_uris))
+        .bind(uris_to_text(&app.public_redirect_uris))
+        .execute(&mut *tx)
+        .await?;
+        finish(tx, res.rows_affected() == 1, audit).await
+    }
+
+    /// Deletes an app, its secrets, and the sessions it holds.
+    pub async fn delete_app(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let app = self.app_in(&mut tx, "id", &id.to_string()).await?;
+        let Some(app) = app else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        for sql in [
+            "DELETE FROM refresh_tokens WHERE client_id = $1",
+            "DELETE FROM auth_codes WHERE client_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(app.client_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM apps WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        finish(tx, true, audit).await
+    }
+
+    pub async fn add_app_secret(
+        &self,
+        app: Uuid,
+        secret: &AppSecret,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_secret(&mut tx, app, secret).await?;
+        finish(tx, true, audit).await.map(|_| ())
+    }
+
+    pub async fn remove_app_secret(
+        &self,
+        app: Uuid,
+        key_id: Uuid,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let res = sqlx::query("DELETE FROM app_secrets WHERE app_id = $1 AND key_id = $2")
+            .bind(app.to_string())
+            .bind(key_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        finish(tx, res.rows_affected() == 1, audit).await
+    }
+
+    pub async fn app_by_client_id(&self, client_id: Uuid) -> Result<Option<AppRecord>> {
+        let mut tx = self.pool.begin().await?;
+        let app = self
+            .app_in(&mut tx, "client_id", &client_id.to_string())
+            .await?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    pub async fn app(&self, id: Uuid) -> Result<Option<AppRecord>> {
+        let mut tx = self.pool.begin().await?;
+        let app = self.app_in(&mut tx, "id", &id.to_string()).await?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    async fn app_in(
+        &self,
+        tx: &mut Tx<'_>,
+        column: &str,
+        value: &str,
+    ) -> Result<Option<AppRecord>> {
+        let Some(row) = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {APP_COLUMNS} FROM apps WHERE {column} = $1"
+        )))
+        .bind(value)
+        .fetch_optional(&mut **tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let id: String = row.try_get(0)?;
+        let secrets = sqlx::query(
+            "SELECT key_id, display_name, hint, secret_hash, start_at, end_at FROM app_secrets \
+             WHERE app_id = $1 ORDER BY start_at, key_id",
+        )
+        .bind(&id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(AppSecret::from_row)
+        .collect::<Result<Vec<_>>>()?;
+        AppRecord::from_row(&row, secrets).map(Some)
+    }
+
+    /// Every app, oldest first.
+    pub async fn list_apps(&self) -> Result<Vec<AppRecord>> {
+        let ids = sqlx::query("SELECT id FROM apps ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut apps = Vec::with_capacity(ids.len());
+        for r in ids {
+            let id = uuid_of(&r.try_get::<String, _>(0)?)?;
+            if let Some(app) = self.app(id).await? {
+                apps.push(app);
+            }
+        }
+        Ok(apps)
+    }
+}

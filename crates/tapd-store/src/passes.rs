@@ -1,0 +1,243 @@
+//! Temporary Access Passes: the TAP policy (one row, defaults until stored), each user's pass
+//! with its salted code hash, and the reads a sign-in makes to decide whether a pass is usable.
+//! What a sign-in then writes goes through `batch`.
+
+use std::sync::LazyLock;
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use tapd_core::{TapPass, TapPolicy};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
+use crate::directory::{USER_COLUMNS, UserRecord};
+use crate::sql::{Tx, from_micros, micros, uuid_of};
+use crate::{Result, Store, StoreError};
+
+/// The policy row id of the TAP method configuration.
+const TAP_POLICY_ID: &str = "TemporaryAccessPass";
+
+/// A pass's keyed hash and its salt; the code itself is never stored.
+#[derive(Clone, Debug)]
+pub struct StoredSecret {
+    pub salt: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// What a TAP sign-in reads.
+pub struct SignInView {
+    pub user: UserRecord,
+    pub tap: Option<(TapPass, StoredSecret)>,
+    pub policy: TapPolicy,
+}
+
+const TAP_COLUMNS: &str = "id, user_id, created_at, start_at, lifetime_minutes, is_usable_once, \
+                           used_at, failed_attempts, salt, code_hash";
+
+/// The sign-in read: the user by `upn_lower = $1`, their pass if any, and the policy body
+/// (`$2` is the policy id). Built once; every TAP sign-in runs it.
+static SIGN_IN_VIEW_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, {}, (SELECT body FROM policies WHERE id = $2) \
+         FROM users u LEFT JOIN taps t ON t.user_id = u.id WHERE u.upn_lower = $1",
+        qualified("u", USER_COLUMNS),
+        qualified("t", TAP_COLUMNS)
+    )
+});
+
+/// `a, b` as `t.a, t.b`.
+fn qualified(table: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{table}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    pub async fn policy(&self) -> Result<TapPolicy> {
+        let row = sqlx::query("SELECT body FROM policies WHERE id = $1")
+            .bind(TAP_POLICY_ID)
+            .fetch_optional(&self.pool)
+            .await?;
+        policy_from(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Replaces the policy, with the change's audit record, in one transaction.
+    pub async fn set_policy(
+        &self,
+        policy: &TapPolicy,
+        now: OffsetDateTime,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        put_policy(&mut tx, policy, now).await?;
+        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a new pass for its user, replacing (deleting) any pass the user had, with its
+    /// audit record, in one transaction.
+    pub async fn replace_tap(
+        &self,
+        pass: &TapPass,
+        secret: &StoredSecret,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM taps WHERE user_id = $1")
+            .bind(pass.user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO taps (id, user_id, created_at, start_at, lifetime_minutes, is_usable_once, \
+             used_at, failed_attempts, salt, code_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(pass.id.to_string())
+        .bind(pass.user_id.to_string())
+        .bind(micros(pass.created_at))
+        .bind(micros(pass.start))
+        .bind(pass.lifetime_minutes as i64)
+        .bind(pass.is_usable_once as i64)
+        .bind(pass.used_at.map(micros))
+        .bind(pass.failed_attempts as i64)
+        .bind(secret.salt.clone())
+        .bind(secret.hash.clone())
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the policy lets this user sign in with a pass (SPEC §3), reading the user's
+    /// groups only when the policy names groups.
+    pub async fn in_scope(&self, policy: &TapPolicy, user: Uuid) -> Result<bool> {
+        let groups = if policy.needs_groups() {
+            self.groups_of(user).await?
+        } else {
+            Vec::new()
+        };
+        Ok(policy.in_scope(&user.to_string(), &groups))
+    }
+
+    /// A user found by UPN together with their pass and the TAP policy, in one query: the
+    /// sign-in path's read.
+    pub async fn user_with_tap(&self, upn: &str) -> Result<Option<SignInView>> {
+        let row = sqlx::query(SIGN_IN_VIEW_SQL.as_str())
+            .bind(upn.to_lowercase())
+            .bind(TAP_POLICY_ID)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user = UserRecord::from_row(&row)?;
+        let offset = USER_COLUMNS.split(',').count();
+        let tap = match row.try_get::<Option<String>, _>(offset)? {
+            Some(_) => Some(tap_from_row_at(&row, offset)?),
+            None => None,
+        };
+        let policy = policy_from(row.try_get(offset + TAP_COLUMNS.split(',').count())?)?;
+        Ok(Some(SignInView { user, tap, policy }))
+    }
+
+    /// The user's pass (with its stored hash), if any.
+    pub async fn tap_of(&self, user: Uuid) -> Result<Option<(TapPass, StoredSecret)>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {TAP_COLUMNS} FROM taps WHERE user_id = $1"
+        )))
+        .bind(user.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(|r| tap_from_row_at(r, 0)).transpose()
+    }
+
+    pub async fn tap_exists(&self, id: Uuid) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM taps WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Deletes the user's pass with this id; ends the sessions it opened.
+    pub async fn delete_tap(&self, user: Uuid, id: Uuid, audit: &AuditRecord) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let res = sqlx::query("DELETE FROM taps WHERE id = $1 AND user_id = $2")
+            .bind(id.to_string())
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+        for table in ["refresh_tokens", "web_sessions", "auth_codes"] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE tap_id = $1"
+            )))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        finish(tx, res.rows_affected() == 1, audit).await
+    }
+}
+
+/// The stored policy, or the defaults before any was stored.
+fn policy_from(body: Option<String>) -> Result<TapPolicy> {
+    match body {
+        Some(body) => serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string())),
+        None => Ok(TapPolicy::default()),
+    }
+}
+
+pub(crate) async fn put_policy(
+    tx: &mut Tx<'_>,
+    policy: &TapPolicy,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let body = serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO policies (id, body, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+    )
+    .bind(TAP_POLICY_ID)
+    .bind(body)
+    .bind(micros(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Decodes the `TAP_COLUMNS` that start at column `at`.
+fn tap_from_row_at(r: &AnyRow, at: usize) -> Result<(TapPass, StoredSecret)> {
+    let pass = TapPass {
+        id: uuid_of(&r.try_get::<String, _>(at)?)?,
+        user_id: uuid_of(&r.try_get::<String, _>(at + 1)?)?,
+        created_at: from_micros(r.try_get(at + 2)?)?,
+        start: from_micros(r.try_get(at + 3)?)?,
+        lifetime_minutes: r.try_get::<i64, _>(at + 4)? as u32,
+        is_usable_once: r.try_get::<i64, _>(at + 5)? != 0,
+        used_at: r
+            .try_get::<Option<i64>, _>(at + 6)?
+            .map(from_micros)
+            .transpose()?,
+        failed_attempts: r.try_get::<i64, _>(at + 7)? as u32,
+    };
+    let secret = StoredSecret {
+        salt: r.try_get(at + 8)?,
+        hash: r.try_get(at + 9)?,
+    };
+    Ok((pass, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_qualified_one_by_one_whatever_the_line_breaks() {
+        assert_eq!(
+            qualified("t", "id, user_id, \n    salt"),
+            "t.id, t.user_id, t.salt"
+        );
+    }
+}

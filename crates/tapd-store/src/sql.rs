@@ -1,0 +1,70 @@
+//! The conventions every query shares: how values cross `sqlx::Any` (times as Unix
+//! microseconds, ids as text), numbered placeholders for lists and multi-row INSERTs, the
+//! transaction type, and how a unique violation is recognised on either database.
+
+use std::str::FromStr;
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Result, StoreError};
+
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+pub(crate) type AnyQuery<'q> = Query<'q, sqlx::Any, AnyArguments>;
+
+pub(crate) fn micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000) as i64
+}
+
+pub(crate) fn from_micros(us: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(us as i128 * 1_000)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn uuid_of(s: &str) -> Result<Uuid> {
+    Uuid::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn opt_uuid(s: Option<String>) -> Result<Option<Uuid>> {
+    s.map(|s| uuid_of(&s)).transpose()
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+/// `$first, $first+1, …` for `count` values.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, …, $columns), (…), …` for a multi-row INSERT of `rows` rows.
+pub(crate) fn rows_of(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|i| format!("({})", placeholders(i * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_every_value_once() {
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(rows_of(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(rows_of(0, 3), "");
+    }
+}
