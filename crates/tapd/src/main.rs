@@ -141,113 +141,127 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(flags) => serve(flags).await.map(|_| ExitCode::SUCCESS),
-        Command::Healthcheck { server } => Ok(healthcheck(&server).await),
-        Command::Recover { upn, db } => {
-            let (settings, store, keys) = open(&db).await?;
-            let rec = ops::recover(&store, &keys, &upn, OffsetDateTime::now_utc()).await?;
-            drop(settings);
-            println!("One-time Temporary Access Pass for {upn}: {}", rec.code);
-            println!(
-                "Valid until {}.",
-                tapd_server::graph::format_time(rec.pass.expires_at())
-            );
-            if let Some(reason) = rec.unusable {
-                eprintln!(
-                    "warning: the pass can't be used yet ({reason:?}): check the TAP policy (state, include and exclude targets)."
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::App {
-            command:
-                AppCommand::Create {
-                    name,
-                    permissions,
-                    web_redirect_uris,
-                    spa_redirect_uris,
-                    public_redirect_uris,
-                    json,
-                    db,
-                },
-        } => {
-            let permissions = permissions
-                .iter()
-                .map(|p| {
-                    Permission::parse(p).with_context(|| {
-                        format!(
-                            "unknown permission {p}; known: {}",
-                            Permission::ALL.map(|p| p.as_str()).join(", ")
-                        )
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let (_, store, _) = open(&db).await?;
-            let spec = ops::AppSpec {
-                name: name.clone(),
-                permissions,
-                web_redirect_uris,
-                spa_redirect_uris,
-                public_redirect_uris,
-            };
-            let app = ops::create_app(&store, &spec, OffsetDateTime::now_utc()).await?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"id": app.id, "client_id": app.client_id, "client_secret": app.client_secret})
-                );
-            } else {
-                println!("Application {name} registered.");
-                println!("client id:     {}", app.client_id);
-                match &app.client_secret {
-                    Some(secret) => {
-                        println!("client secret: {secret}");
-                        println!("The secret is shown only now; store it safely.");
-                    }
-                    None => println!("A public client: no secret; it uses PKCE."),
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Serve(flags) => serve(flags).await?,
+        Command::Healthcheck { server } => return Ok(healthcheck(&server).await),
+        Command::Recover { upn, db } => recover(&upn, &db).await?,
+        Command::App { command } => create_app(command).await?,
         Command::Keys {
             command: KeysCommand::Rotate { activate_in, db },
-        } => {
-            let (_, store, keys) = open(&db).await?;
-            let now = OffsetDateTime::now_utc();
-            let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
-            let kid =
-                tapd_server::tokens::rotate(&store, &keys, now, now + activate_in, ttl).await?;
-            println!(
-                "New signing key {kid}: published now, signs from {}.",
-                tapd_server::graph::format_time(now + activate_in)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        } => rotate_keys(activate_in, &db).await?,
         Command::Keys {
             command: KeysCommand::List { db },
-        } => {
-            let (settings, store, keys) = open(&db).await?;
-            let now = OffsetDateTime::now_utc();
-            let signer = tapd_server::tokens::TokenSigner::load(
-                &store,
-                &keys,
-                String::new(),
-                tapd_server::DEFAULT_ACCESS_TOKEN_TTL,
-                now,
-            )
-            .await?;
-            drop(settings);
-            println!("{:<18} {:<28} STATE", "KEY ID", "SIGNS FROM");
-            for (kid, from, state) in signer.describe(now) {
-                println!(
-                    "{kid:<18} {:<28} {state}",
-                    tapd_server::graph::format_time(from)
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Admin(cmd) => cli::run(cmd).await,
+        } => list_keys(&db).await?,
+        Command::Admin(cmd) => return cli::run(cmd).await,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tapd recover`: a fresh one-time pass, written straight to the database.
+async fn recover(upn: &str, db: &Overrides) -> anyhow::Result<()> {
+    let (settings, store, keys) = open(db).await?;
+    let rec = ops::recover(&store, &keys, upn, OffsetDateTime::now_utc()).await?;
+    drop(settings);
+    println!("One-time Temporary Access Pass for {upn}: {}", rec.code);
+    println!(
+        "Valid until {}.",
+        tapd_server::graph::format_time(rec.pass.expires_at())
+    );
+    if let Some(reason) = rec.unusable {
+        eprintln!(
+            "warning: the pass can't be used yet ({reason:?}): check the TAP policy (state, include and exclude targets)."
+        );
+    }
+    Ok(())
+}
+
+/// `tapd app create`: registers an application straight in the database.
+async fn create_app(command: AppCommand) -> anyhow::Result<()> {
+    let AppCommand::Create {
+        name,
+        permissions,
+        web_redirect_uris,
+        spa_redirect_uris,
+        public_redirect_uris,
+        json,
+        db,
+    } = command;
+    let permissions = parse_permissions(&permissions)?;
+    let (_, store, _) = open(&db).await?;
+    let spec = ops::AppSpec {
+        name: name.clone(),
+        permissions,
+        web_redirect_uris,
+        spa_redirect_uris,
+        public_redirect_uris,
+    };
+    let app = ops::create_app(&store, &spec, OffsetDateTime::now_utc()).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"id": app.id, "client_id": app.client_id, "client_secret": app.client_secret})
+        );
+    } else {
+        println!("Application {name} registered.");
+        println!("client id:     {}", app.client_id);
+        match &app.client_secret {
+            Some(secret) => {
+                println!("client secret: {secret}");
+                println!("The secret is shown only now; store it safely.");
+            }
+            None => println!("A public client: no secret; it uses PKCE."),
+        }
+    }
+    Ok(())
+}
+
+fn parse_permissions(names: &[String]) -> anyhow::Result<Vec<Permission>> {
+    names
+        .iter()
+        .map(|p| {
+            Permission::parse(p).with_context(|| {
+                format!(
+                    "unknown permission {p}; known: {}",
+                    Permission::ALL.map(|p| p.as_str()).join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// `tapd keys rotate`: a new signing key, published now, signing from `activate_in`.
+async fn rotate_keys(activate_in: time::Duration, db: &Overrides) -> anyhow::Result<()> {
+    let (_, store, keys) = open(db).await?;
+    let now = OffsetDateTime::now_utc();
+    let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
+    let kid = tapd_server::tokens::rotate(&store, &keys, now, now + activate_in, ttl).await?;
+    println!(
+        "New signing key {kid}: published now, signs from {}.",
+        tapd_server::graph::format_time(now + activate_in)
+    );
+    Ok(())
+}
+
+/// `tapd keys list`: each signing key and its state.
+async fn list_keys(db: &Overrides) -> anyhow::Result<()> {
+    let (settings, store, keys) = open(db).await?;
+    let now = OffsetDateTime::now_utc();
+    let signer = tapd_server::tokens::TokenSigner::load(
+        &store,
+        &keys,
+        String::new(),
+        tapd_server::DEFAULT_ACCESS_TOKEN_TTL,
+        now,
+    )
+    .await?;
+    drop(settings);
+    println!("{:<18} {:<28} STATE", "KEY ID", "SIGNS FROM");
+    for (kid, from, state) in signer.describe(now) {
+        println!(
+            "{kid:<18} {:<28} {state}",
+            tapd_server::graph::format_time(from)
+        );
+    }
+    Ok(())
 }
 
 /// Settings, store (migrated) and keys, as `serve` has them.
