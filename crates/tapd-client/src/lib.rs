@@ -1,8 +1,22 @@
 //! A small typed client for tapd's HTTP API, used by the CLI and by the integration tests. It
 //! speaks the same Graph-shaped JSON as any other client; errors carry the server's message.
+//!
+//! The typed methods (in `graph` and `signin`) answer the structs of [`model`]; `request` and
+//! its shorthands answer raw JSON, for callers that send odd requests on purpose or check the
+//! exact wire format.
 
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+mod graph;
+pub mod model;
+mod signin;
+
+pub use model::*;
+/// The domain types the models are made of.
+pub use tapd_core::{PolicyState, PolicyTarget, TapPolicy, TargetType, UsabilityReason};
+
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -15,6 +29,9 @@ pub enum ClientError {
     },
     #[error("could not reach the server: {0}")]
     Http(#[from] reqwest::Error),
+    /// A success whose body is not the object asked for.
+    #[error("unexpected answer from the server: {0}")]
+    Decode(#[from] serde_json::Error),
 }
 
 impl ClientError {
@@ -22,6 +39,7 @@ impl ClientError {
         match self {
             ClientError::Api { status, .. } => Some(*status),
             ClientError::Http(e) => e.status(),
+            ClientError::Decode(_) => None,
         }
     }
 }
@@ -62,29 +80,33 @@ impl Client {
         self.token.as_deref()
     }
 
+    /// A request to `path` (starting with `/`), with the bearer token if there is one.
+    fn builder(&self, method: Method, path: &str) -> RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        }
+    }
+
+    // ----- raw JSON -----
+
     /// Sends a request to `path` (starting with `/`); answers the JSON body, or `Null` for 204.
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            req = req.bearer_auth(token);
-        }
+        let mut req = self.builder(method, path);
         if let Some(body) = body {
             req = req.json(body);
         }
-        decode(req.send().await?).await
+        Ok(raw_json(&send(req).await?))
     }
 
     /// Sends raw bytes as a JSON body, for tests of malformed input.
     pub async fn request_raw(&self, method: Method, path: &str, body: Vec<u8>) -> Result<Value> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
+        let req = self
+            .builder(method, path)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        if let Some(token) = &self.token {
-            req = req.bearer_auth(token);
-        }
-        decode(req.send().await?).await
+        Ok(raw_json(&send(req).await?))
     }
 
     pub async fn get(&self, path: &str) -> Result<Value> {
@@ -103,163 +125,93 @@ impl Client {
         self.request(Method::DELETE, path, None).await
     }
 
-    // ----- sign-in -----
+    // ----- typed -----
 
-    pub async fn sign_in_start(&self, username: &str) -> Result<Value> {
-        self.post("/api/signin/start", &json!({"username": username}))
-            .await
+    /// GET `path` as a `T`: for objects at paths the typed methods don't name (a next link).
+    pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        parse(&send(self.builder(Method::GET, path)).await?)
     }
 
-    /// Signs in with a pass; the answer holds `access_token` and `refresh_token`.
-    pub async fn sign_in_tap(&self, username: &str, code: &str) -> Result<Value> {
-        self.post(
-            "/api/signin/tap",
-            &json!({"username": username, "code": code}),
-        )
-        .await
-    }
-
-    pub async fn sign_in_password(&self, username: &str, password: &str) -> Result<Value> {
-        self.post(
-            "/api/signin/password",
-            &json!({"username": username, "password": password}),
-        )
-        .await
-    }
-
-    async fn token_endpoint(&self, form: &[(&str, &str)]) -> Result<Value> {
-        let resp = self
-            .http
-            .post(format!("{}/oauth2/v2.0/token", self.base))
-            .form(form)
-            .send()
-            .await?;
-        decode(resp).await
-    }
-
-    pub async fn client_credentials(&self, client_id: &str, secret: &str) -> Result<Value> {
-        self.token_endpoint(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_secret", secret),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .await
-    }
-
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Value> {
-        self.token_endpoint(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ])
-        .await
-    }
-
-    // ----- passes -----
-
-    fn taps_path(user: &str) -> String {
-        format!(
-            "/v1.0/users/{}/authentication/temporaryAccessPassMethods",
-            segment(user)
-        )
-    }
-
-    /// Issues a pass (all fields optional, as in Graph).
-    pub async fn create_tap(&self, user: &str, body: &Value) -> Result<Value> {
-        self.post(&Self::taps_path(user), body).await
-    }
-
-    pub async fn list_taps(&self, user: &str) -> Result<Value> {
-        self.get(&Self::taps_path(user)).await
-    }
-
-    pub async fn delete_tap(&self, user: &str, id: &str) -> Result<Value> {
-        self.delete(&format!("{}/{}", Self::taps_path(user), segment(id)))
-            .await
-    }
-
-    // ----- policy -----
-
-    pub const POLICY_PATH: &str = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass";
-
-    pub async fn policy(&self) -> Result<Value> {
-        self.get(Self::POLICY_PATH).await
-    }
-
-    pub async fn patch_policy(&self, patch: &Value) -> Result<Value> {
-        self.patch(Self::POLICY_PATH, patch).await
-    }
-
-    // ----- users -----
-
-    pub async fn create_user(
+    /// POST `body` to `path` and read the answer as a `T`.
+    pub async fn post_as<T: DeserializeOwned>(
         &self,
-        upn: &str,
-        display_name: &str,
-        password: Option<&str>,
-    ) -> Result<Value> {
-        let mut body = json!({
-            "accountEnabled": true,
-            "displayName": display_name,
-            "userPrincipalName": upn,
-            "mailNickname": upn.split('@').next().unwrap_or(upn),
-        });
-        if let Some(p) = password {
-            body["passwordProfile"] =
-                json!({"password": p, "forceChangePasswordNextSignIn": false});
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+    ) -> Result<T> {
+        parse(&send(self.builder(Method::POST, path).json(body)).await?)
+    }
+
+    /// Sends `body` (if any) where the server answers without one (204).
+    async fn send_only(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<()> {
+        let mut req = self.builder(method, path);
+        if let Some(body) = body {
+            req = req.json(body);
         }
-        self.post("/v1.0/users", &body).await
+        send(req).await.map(drop)
     }
 
-    pub async fn user(&self, id_or_upn: &str) -> Result<Value> {
-        self.get(&format!("/v1.0/users/{}", segment(id_or_upn)))
-            .await
+    /// DELETE `path`, which answers 204.
+    async fn remove(&self, path: &str) -> Result<()> {
+        self.send_only(Method::DELETE, path, None::<&Value>).await
     }
 
-    pub async fn assign_role(&self, principal_id: &str, role_template_id: &str) -> Result<Value> {
-        self.post(
-            "/v1.0/roleManagement/directory/roleAssignments",
-            &json!({
-                "@odata.type": "#microsoft.graph.unifiedRoleAssignment",
-                "principalId": principal_id,
-                "roleDefinitionId": role_template_id,
-                "directoryScopeId": "/",
-            }),
-        )
-        .await
+    /// The page after `page`, if its `@odata.nextLink` names one.
+    pub async fn next_page<T: DeserializeOwned>(
+        &self,
+        page: &Collection<T>,
+    ) -> Result<Option<Collection<T>>> {
+        match &page.next_link {
+            Some(next) => {
+                let path = next.strip_prefix(self.base()).unwrap_or(next);
+                self.get_as(path).await.map(Some)
+            }
+            None => Ok(None),
+        }
     }
 }
 
-async fn decode(resp: reqwest::Response) -> Result<Value> {
+/// Sends `req` and answers the body of a success; an error status becomes [`ClientError::Api`].
+async fn send(req: RequestBuilder) -> Result<Vec<u8>> {
+    let resp = req.send().await?;
     let status = resp.status();
-    let bytes = resp.bytes().await?;
-    let body: Value = if bytes.is_empty() {
+    let bytes = Vec::from(resp.bytes().await?);
+    if status.is_success() {
+        Ok(bytes)
+    } else {
+        Err(api_error(status, &raw_json(&bytes)))
+    }
+}
+
+/// A body as JSON: `Null` when empty, a string when it is not JSON.
+fn raw_json(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
-    if status.is_success() {
-        return Ok(body);
+        serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into()))
     }
-    // Graph envelope, else OAuth's error/error_description.
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+/// Graph's error envelope, else OAuth's error/error_description.
+fn api_error(status: StatusCode, body: &Value) -> ClientError {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
     let (code, message) = match (&body["error"], &body["error_description"]) {
-        (Value::Object(e), _) => (
-            e.get("code")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            e.get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        ),
-        (Value::String(code), desc) => (code.clone(), desc.as_str().unwrap_or("").to_string()),
+        (Value::Object(e), _) => (text(e.get("code")), text(e.get("message"))),
+        (Value::String(code), desc) => (code.clone(), text(Some(desc))),
         _ => (String::new(), body.to_string()),
     };
-    Err(ClientError::Api {
+    ClientError::Api {
         status,
         code,
         message,
-    })
+    }
 }

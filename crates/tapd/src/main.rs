@@ -143,105 +143,114 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(flags) => serve(flags).await.map(|_| ExitCode::SUCCESS),
-        Command::Healthcheck { server } => Ok(healthcheck(&server).await),
-        Command::Recover { upn, db } => {
-            let (settings, store, keys) = open(&db).await?;
-            drop(settings);
-            let svc = Services { store, keys };
-            let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
-            let rec = operator::recover(&svc, &ctx, &upn).await?;
-            println!("One-time Temporary Access Pass for {upn}: {}", rec.code);
-            println!("Valid until {}.", format_time(rec.pass.expires_at()));
-            if let Some(reason) = rec.unusable {
-                eprintln!(
-                    "warning: the pass can't be used yet ({reason:?}): check the TAP policy (state, include and exclude targets)."
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::App {
-            command:
-                AppCommand::Create {
-                    name,
-                    permissions,
-                    web_redirect_uris,
-                    spa_redirect_uris,
-                    public_redirect_uris,
-                    json,
-                    db,
-                },
-        } => {
-            let permissions = permissions
-                .iter()
-                .map(|p| {
-                    Permission::parse(p).with_context(|| {
-                        format!(
-                            "unknown permission {p}; known: {}",
-                            Permission::ALL.map(|p| p.as_str()).join(", ")
-                        )
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let (_, store, keys) = open(&db).await?;
-            let svc = Services { store, keys };
-            let spec = apps::AppSpec {
-                name: name.clone(),
-                permissions,
-                web_redirect_uris,
-                spa_redirect_uris,
-                public_redirect_uris,
-            };
-            let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
-            let app = apps::register(&svc, &ctx, &spec).await?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"id": app.id, "client_id": app.client_id, "client_secret": app.client_secret})
-                );
-            } else {
-                println!("Application {name} registered.");
-                println!("client id:     {}", app.client_id);
-                match &app.client_secret {
-                    Some(secret) => {
-                        println!("client secret: {secret}");
-                        println!("The secret is shown only now; store it safely.");
-                    }
-                    None => println!("A public client: no secret; it uses PKCE."),
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Serve(flags) => serve(flags).await?,
+        Command::Healthcheck { server } => return Ok(healthcheck(&server).await),
+        Command::Recover { upn, db } => recover(&upn, &db).await?,
+        Command::App { command } => create_app(command).await?,
         Command::Keys {
             command: KeysCommand::Rotate { activate_in, db },
-        } => {
-            let (_, store, keys) = open(&db).await?;
-            let svc = Services { store, keys };
-            let now = OffsetDateTime::now_utc();
-            let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
-            let kid = operator::rotate_signing_key(&svc, now, now + activate_in, ttl).await?;
-            println!(
-                "New signing key {kid}: published now, signs from {}.",
-                format_time(now + activate_in)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        } => rotate_keys(activate_in, &db).await?,
         Command::Keys {
             command: KeysCommand::List { db },
-        } => {
-            let (settings, store, keys) = open(&db).await?;
-            drop(settings);
-            let svc = Services { store, keys };
-            let now = OffsetDateTime::now_utc();
-            let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
-            println!("{:<18} {:<28} STATE", "KEY ID", "SIGNS FROM");
-            for (kid, from, state) in operator::signing_keys(&svc, now, ttl).await? {
-                println!("{kid:<18} {:<28} {state}", format_time(from));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Admin(cmd) => cli::run(cmd).await,
+        } => list_keys(&db).await?,
+        Command::Admin(cmd) => return cli::run(cmd).await,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tapd recover`: a fresh one-time pass, written straight to the database.
+async fn recover(upn: &str, db: &Overrides) -> anyhow::Result<()> {
+    let svc = open_services(db).await?;
+    let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
+    let rec = operator::recover(&svc, &ctx, upn).await?;
+    println!("One-time Temporary Access Pass for {upn}: {}", rec.code);
+    println!("Valid until {}.", format_time(rec.pass.expires_at()));
+    if let Some(reason) = rec.unusable {
+        eprintln!(
+            "warning: the pass can't be used yet ({reason:?}): check the TAP policy (state, include and exclude targets)."
+        );
+    }
+    Ok(())
+}
+
+/// `tapd app create`: registers an application straight in the database.
+async fn create_app(command: AppCommand) -> anyhow::Result<()> {
+    let AppCommand::Create {
+        name,
+        permissions,
+        web_redirect_uris,
+        spa_redirect_uris,
+        public_redirect_uris,
+        json,
+        db,
+    } = command;
+    let permissions = parse_permissions(&permissions)?;
+    let svc = open_services(&db).await?;
+    let spec = apps::AppSpec {
+        name: name.clone(),
+        permissions,
+        web_redirect_uris,
+        spa_redirect_uris,
+        public_redirect_uris,
+    };
+    let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
+    let app = apps::register(&svc, &ctx, &spec).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"id": app.id, "client_id": app.client_id, "client_secret": app.client_secret})
+        );
+    } else {
+        println!("Application {name} registered.");
+        println!("client id:     {}", app.client_id);
+        match &app.client_secret {
+            Some(secret) => {
+                println!("client secret: {secret}");
+                println!("The secret is shown only now; store it safely.");
+            }
+            None => println!("A public client: no secret; it uses PKCE."),
+        }
+    }
+    Ok(())
+}
+
+fn parse_permissions(names: &[String]) -> anyhow::Result<Vec<Permission>> {
+    names
+        .iter()
+        .map(|p| {
+            Permission::parse(p).with_context(|| {
+                format!(
+                    "unknown permission {p}; known: {}",
+                    Permission::ALL.map(|p| p.as_str()).join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// `tapd keys rotate`: a new signing key, published now, signing from `activate_in`.
+async fn rotate_keys(activate_in: time::Duration, db: &Overrides) -> anyhow::Result<()> {
+    let svc = open_services(db).await?;
+    let now = OffsetDateTime::now_utc();
+    let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
+    let kid = operator::rotate_signing_key(&svc, now, now + activate_in, ttl).await?;
+    println!(
+        "New signing key {kid}: published now, signs from {}.",
+        format_time(now + activate_in)
+    );
+    Ok(())
+}
+
+/// `tapd keys list`: each signing key and its state.
+async fn list_keys(db: &Overrides) -> anyhow::Result<()> {
+    let svc = open_services(db).await?;
+    let now = OffsetDateTime::now_utc();
+    let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
+    println!("{:<18} {:<28} STATE", "KEY ID", "SIGNS FROM");
+    for (kid, from, state) in operator::signing_keys(&svc, now, ttl).await? {
+        println!("{kid:<18} {:<28} {state}", format_time(from));
+    }
+    Ok(())
 }
 
 /// Settings, store (migrated) and keys, as `serve` has them.
@@ -256,6 +265,12 @@ async fn open(flags: &Overrides) -> anyhow::Result<(Settings, Store, Keys)> {
         .await
         .context("opening the database")?;
     Ok((settings, store, keys))
+}
+
+/// The store and keys, for the commands that work on the database directly.
+async fn open_services(flags: &Overrides) -> anyhow::Result<Services> {
+    let (_, store, keys) = open(flags).await?;
+    Ok(Services { store, keys })
 }
 
 fn init_logging(format: &str) {

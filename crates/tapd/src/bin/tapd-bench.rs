@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::json;
-use tapd_client::Client;
+use tapd_client::{Client, NewUser};
 use tokio::sync::Semaphore;
 
 #[derive(Parser)]
@@ -229,9 +229,7 @@ async fn main() -> anyhow::Result<()> {
             creds["client_secret"].as_str().unwrap_or(""),
         )
         .await?;
-    let admin = anon
-        .clone()
-        .with_token(token["access_token"].as_str().unwrap_or(""));
+    let admin = anon.clone().with_token(token.access_token);
     // Passes long enough for the whole run.
     admin
         .patch_policy(&json!({"maximumLifetimeInMinutes": 1440, "defaultLifetimeInMinutes": 1440}))
@@ -256,7 +254,11 @@ async fn main() -> anyhow::Result<()> {
         args.concurrency,
         move |i| {
             let a = a.clone();
-            async move { a.create_user(&upn(i), "Bench user", None).await.is_ok() }
+            async move {
+                a.create_user(&NewUser::new(&upn(i), "Bench user"))
+                    .await
+                    .is_ok()
+            }
         },
     )
     .await
@@ -273,8 +275,7 @@ async fn main() -> anyhow::Result<()> {
             async move {
                 match a.create_tap(&upn(i), &json!({"isUsableOnce": true})).await {
                     Ok(p) => {
-                        c.lock().expect("codes")[i] =
-                            p["temporaryAccessPass"].as_str().unwrap_or("").to_string();
+                        c.lock().expect("codes")[i] = p.temporary_access_pass.unwrap_or_default();
                         true
                     }
                     Err(_) => false,

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use tapd_client::{Client, ClientError};
+use tapd_client::{Client, ClientError, Group};
 
 use crate::helpers::TestApp;
 
@@ -47,12 +47,12 @@ async fn bad_bodies_on_every_write_route_change_nothing() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
     app.issue(&alice.upn, json!({})).await;
-    let group = app
+    let group: Group = app
         .admin
-        .post("/v1.0/groups", &json!({"displayName": "G"}))
+        .post_as("/v1.0/groups", &json!({"displayName": "G"}))
         .await
         .expect("group");
-    let gid = group["id"].as_str().expect("id").to_string();
+    let gid = group.id;
     let before = snapshot(&app, &alice.id).await;
 
     let taps = format!(

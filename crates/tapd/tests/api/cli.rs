@@ -7,6 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tapd_client::TemporaryAccessPass;
 
 use crate::helpers::{code_of, fresh_database_url};
 
@@ -134,7 +135,7 @@ async fn the_binary_end_to_end() {
         "Alice",
     ]);
     assert!(env.ok(&["user", "list"]).contains("alice@tapd.local"));
-    let issued: Value = serde_json::from_str(&env.ok(&[
+    let issued: TemporaryAccessPass = serde_json::from_str(&env.ok(&[
         "tap",
         "new",
         "--user",
@@ -147,14 +148,14 @@ async fn the_binary_end_to_end() {
     .expect("json");
     let code = code_of(&issued).to_string();
     codes.push(code.clone());
-    assert_eq!(issued["lifetimeInMinutes"], 120);
+    assert_eq!(issued.lifetime_in_minutes, 120);
 
     // Alice signs in as a curl user would.
     let session = tapd_client::Client::new(&server)
         .sign_in_tap("alice@tapd.local", &code)
         .await
         .expect("alice signs in");
-    assert!(session["access_token"].is_string());
+    assert!(!session.access_token.is_empty());
     let shown = env.ok(&["tap", "get", "--user", "alice@tapd.local"]);
     assert!(shown.contains("OneTimeUsed"), "{shown}");
     assert!(!shown.contains(&code));
@@ -212,13 +213,7 @@ async fn the_binary_end_to_end() {
         )
         .await
         .expect("client credentials");
-    let policy = env.ok(&[
-        "policy",
-        "get",
-        "--json",
-        "--token",
-        token["access_token"].as_str().expect("token"),
-    ]);
+    let policy = env.ok(&["policy", "get", "--json", "--token", &token.access_token]);
     assert!(policy.contains("\"defaultLength\": 10"), "{policy}");
     assert!(
         !env.tapd(&[

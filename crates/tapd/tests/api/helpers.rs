@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tapd_client::{Client, ClientError};
+use tapd_client::{
+    Client, ClientError, NewUser, PolicyConfiguration, Session, TemporaryAccessPass,
+};
 use tapd_core::{Permission, Role};
 use tapd_server::service::{Services, apps, operator};
 use tapd_server::{App, Config, Keys, ManualClock};
@@ -109,10 +111,25 @@ impl TestApp {
             .expect("find")
             .expect("admin");
         record.password_hash = Some(tapd_server::keys::hash_password(ADMIN_PASSWORD));
+        // A whole `directoryAudit`, as the server writes them: audit reads decode every field.
+        let audit_id = Uuid::new_v4();
         let audit = tapd_store::AuditRecord {
-            id: Uuid::new_v4(),
+            id: audit_id,
             at: t0(),
-            body: serde_json::json!({"activityDisplayName": "Test setup: admin password"}),
+            body: json!({
+                "id": audit_id,
+                "category": "UserManagement",
+                "correlationId": audit_id,
+                "result": "success",
+                "resultReason": "",
+                "activityDisplayName": "Test setup: admin password",
+                "activityDateTime": "2026-06-01T12:00:00Z",
+                "loggedByService": "tapd",
+                "operationType": "Update",
+                "initiatedBy": {"user": null, "app": {"displayName": "test setup", "appId": null}},
+                "targetResources": [],
+                "additionalDetails": [],
+            }),
         };
         store
             .update_user(&record, &audit)
@@ -122,15 +139,15 @@ impl TestApp {
             .sign_in_password(&first.upn, ADMIN_PASSWORD)
             .await
             .expect("the admin signs in with the password");
-        let admin = anon.clone().with_token(token_of(&session));
-        let me = admin.get("/v1.0/me").await.expect("me");
+        let admin = anon.clone().with_token(session.access_token);
+        let me = admin.me().await.expect("me");
         TestApp {
             base,
             store,
             clock,
             admin,
             admin_user: User {
-                id: me["id"].as_str().expect("id").into(),
+                id: me.id,
                 upn: first.upn,
             },
             anon,
@@ -178,7 +195,7 @@ impl TestApp {
             .sign_in_password(&self.admin_user.upn, ADMIN_PASSWORD)
             .await
             .expect("admin signs in");
-        self.admin = self.anon.clone().with_token(token_of(&session));
+        self.admin = self.anon.clone().with_token(session.access_token);
     }
 
     pub fn upn(alias: &str) -> String {
@@ -186,14 +203,11 @@ impl TestApp {
     }
 
     pub async fn create_user(&self, alias: &str) -> User {
-        let u = self
-            .admin
-            .create_user(&Self::upn(alias), alias, Some("correct horse battery"))
-            .await
-            .expect("create user");
+        let new = NewUser::new(&Self::upn(alias), alias).with_password("correct horse battery");
+        let u = self.admin.create_user(&new).await.expect("create user");
         User {
-            id: u["id"].as_str().expect("id").into(),
-            upn: u["userPrincipalName"].as_str().expect("upn").into(),
+            id: u.id,
+            upn: u.user_principal_name,
         }
     }
 
@@ -208,8 +222,8 @@ impl TestApp {
         user
     }
 
-    /// A multi-use pass issued by the bootstrap admin; returns the code.
-    pub async fn issue(&self, user: &str, body: Value) -> Value {
+    /// A pass issued by the bootstrap admin, as the issuing answer shows it (with the code).
+    pub async fn issue(&self, user: &str, body: Value) -> TemporaryAccessPass {
         self.admin
             .create_tap(user, &body)
             .await
@@ -217,7 +231,11 @@ impl TestApp {
     }
 
     /// Signs `upn` in with the code of a pass as `issue` answered it.
-    pub async fn sign_in_with(&self, upn: &str, pass: &Value) -> Result<Value, ClientError> {
+    pub async fn sign_in_with(
+        &self,
+        upn: &str,
+        pass: &TemporaryAccessPass,
+    ) -> Result<Session, ClientError> {
         self.anon.sign_in_tap(upn, code_of(pass)).await
     }
 
@@ -225,7 +243,7 @@ impl TestApp {
     pub async fn client_for(&self, user: &User) -> Client {
         let pass = self.issue(&user.upn, json!({})).await;
         let session = self.sign_in_with(&user.upn, &pass).await.expect("sign in");
-        self.anon.clone().with_token(token_of(&session))
+        self.anon.clone().with_token(session.access_token)
     }
 
     /// A signed-in user holding `roles`.
@@ -236,7 +254,7 @@ impl TestApp {
     }
 
     /// Registers an application at the database, as `tapd app create` does.
-    pub async fn register_app(&self, spec: &apps::AppSpec) -> apps::NewApp {
+    pub async fn create_app(&self, spec: &apps::AppSpec) -> apps::NewApp {
         let svc = Services {
             store: self.store.clone(),
             keys: self.keys.clone(),
@@ -245,38 +263,42 @@ impl TestApp {
         apps::register(&svc, &ctx, spec).await.expect("create app")
     }
 
-    /// An application with `permissions`, signed in with client credentials.
-    pub async fn app(&self, permissions: &[Permission]) -> Client {
+    /// A confidential application with `permissions`: its client id and secret.
+    pub async fn register_app(&self, permissions: &[Permission]) -> (String, String) {
         let spec = apps::AppSpec {
             name: "test app".into(),
             permissions: permissions.to_vec(),
             ..Default::default()
         };
-        let app = self.register_app(&spec).await;
+        let app = self.create_app(&spec).await;
         let secret = app.client_secret.expect("a confidential app");
-        let token = self
-            .anon
-            .client_credentials(&app.client_id.to_string(), &secret)
-            .await
-            .expect("client credentials");
-        self.anon.clone().with_token(token_of(&token))
+        (app.client_id.to_string(), secret)
     }
 
-    pub async fn policy(&self) -> Value {
+    /// An application with `permissions`, signed in with client credentials.
+    pub async fn app(&self, permissions: &[Permission]) -> Client {
+        let (client_id, secret) = self.register_app(permissions).await;
+        let token = self
+            .anon
+            .client_credentials(&client_id, &secret)
+            .await
+            .expect("client credentials");
+        self.anon.clone().with_token(token.access_token)
+    }
+
+    pub async fn policy(&self) -> PolicyConfiguration {
         self.admin.policy().await.expect("policy")
+    }
+
+    /// The policy exactly as the server writes it.
+    pub async fn policy_json(&self) -> Value {
+        self.admin.get(Client::POLICY_PATH).await.expect("policy")
     }
 }
 
 /// The code in an issued pass (shown only in the issuing response).
-pub fn code_of(pass: &Value) -> &str {
-    pass["temporaryAccessPass"].as_str().expect("the code")
-}
-
-pub fn token_of(session: &Value) -> String {
-    session["access_token"]
-        .as_str()
-        .expect("an access token")
-        .to_string()
+pub fn code_of(pass: &TemporaryAccessPass) -> &str {
+    pass.temporary_access_pass.as_deref().expect("the code")
 }
 
 /// The status of a failed call; panics on success.
@@ -309,12 +331,4 @@ pub fn claims(jwt: &str) -> Value {
         .decode(payload)
         .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
-}
-
-pub fn parse_time(s: &Value) -> OffsetDateTime {
-    OffsetDateTime::parse(
-        s.as_str().expect("a date string"),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .expect("RFC 3339")
 }

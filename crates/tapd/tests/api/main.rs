@@ -7,6 +7,7 @@ mod authz;
 mod bad_input;
 mod browser;
 mod cli;
+mod client;
 mod directory;
 mod helpers;
 mod oidc;

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tapd_client::TemporaryAccessPass;
 use tapd_core::Role;
 use time::Duration;
 
@@ -94,7 +95,7 @@ struct Flow {
     app: TestApp,
     client_id: String,
     user: User,
-    pass: Value,
+    pass: TemporaryAccessPass,
     browser: Browser,
     code: String,
 }
@@ -289,10 +290,7 @@ async fn the_code_flow_with_pkce_yields_tokens_capped_at_the_pass() {
     assert_eq!(claims(access)["azp"], f.client_id.as_str());
     // The access token works for the Graph API and for userinfo.
     let me = f.app.anon.clone().with_token(access.to_string());
-    assert_eq!(
-        me.get("/v1.0/me").await.expect("me")["id"],
-        f.user.id.as_str()
-    );
+    assert_eq!(me.me().await.expect("me").id, f.user.id);
     let info = me.get("/oidc/userinfo").await.expect("userinfo");
     assert_eq!(info["sub"], f.user.id.as_str());
     assert_eq!(info["preferred_username"], f.user.upn.as_str());
@@ -445,13 +443,9 @@ async fn refresh_fails_once_the_pass_is_deleted_or_expired() {
         .expect("refresh")
         .to_string();
     let access = tokens["access_token"].as_str().expect("access").to_string();
-    let pass_id = f.pass["id"].as_str().expect("pass id");
     f.app
         .admin
-        .delete(&format!(
-            "/v1.0/users/{}/authentication/temporaryAccessPassMethods/{pass_id}",
-            f.user.id
-        ))
+        .delete_tap(&f.user.id, &f.pass.id)
         .await
         .expect("delete the pass");
     let (status, body) = refresh(&f.app, &f.client_id, &rt).await;

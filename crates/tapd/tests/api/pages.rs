@@ -113,7 +113,7 @@ async fn an_admin_issues_a_pass_in_the_admin_center_and_the_user_uses_it_once() 
 #[tokio::test]
 async fn policy_changes_are_validated_and_a_refusal_changes_nothing() {
     let app = TestApp::spawn().await;
-    let before = app.policy().await;
+    let before = app.policy_json().await;
     let mut admin = Browser::new(&app.base);
     admin
         .sign_in_with_password(&app.admin_user.upn, ADMIN_PASSWORD)
@@ -160,13 +160,13 @@ async fn policy_changes_are_validated_and_a_refusal_changes_nothing() {
         "{}",
         out_of_range.body
     );
-    assert_eq!(app.policy().await, before, "nothing changed");
+    assert_eq!(app.policy_json().await, before, "nothing changed");
     let saved = admin.post_owned("/admin/policy", &form("30", "600")).await;
     assert!(saved.body.contains("id=\"policy-saved\""), "{}", saved.body);
-    let after = app.policy().await;
-    assert_eq!(after["maximumLifetimeInMinutes"], 600);
-    assert_eq!(after["defaultLength"], 10);
-    assert_eq!(after["isUsableOnce"], false);
+    let after = app.policy().await.policy;
+    assert_eq!(after.maximum_lifetime_in_minutes, 600);
+    assert_eq!(after.default_length, 10);
+    assert!(!after.is_usable_once);
 }
 
 #[tokio::test]

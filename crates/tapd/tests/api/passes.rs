@@ -1,10 +1,10 @@
 //! SPEC §5: issuing, reading and deleting a pass, and its usability over time.
 
-use serde_json::json;
-use tapd_client::Client;
+use serde_json::{Value, json};
+use tapd_client::{AuthenticationMethod, Client, NewUser, UsabilityReason};
 use time::Duration;
 
-use crate::helpers::{TestApp, code_of, error_of, parse_time, t0};
+use crate::helpers::{TestApp, code_of, error_of, t0};
 
 #[tokio::test]
 async fn issue_shows_the_code_once_then_never() {
@@ -16,27 +16,35 @@ async fn issue_shows_the_code_once_then_never() {
             json!({"isUsableOnce": true, "lifetimeInMinutes": 90}),
         )
         .await;
-    let code = pass["temporaryAccessPass"]
-        .as_str()
+    let code = pass
+        .temporary_access_pass
+        .as_deref()
         .expect("the code, once");
     assert_eq!(code.chars().count(), 8, "the policy's default length");
     assert_eq!(
-        pass["@odata.type"],
+        pass.odata_type,
         "#microsoft.graph.temporaryAccessPassAuthenticationMethod"
     );
-    assert_eq!(pass["lifetimeInMinutes"], 90);
-    assert_eq!(pass["isUsableOnce"], true);
-    assert_eq!(pass["isUsable"], true);
-    assert_eq!(pass["methodUsabilityReason"], "EnabledByPolicy");
-    assert_eq!(parse_time(&pass["startDateTime"]), t0());
-    let id = pass["id"].as_str().expect("id");
+    assert_eq!(pass.lifetime_in_minutes, 90);
+    assert!(pass.is_usable_once);
+    assert!(pass.is_usable);
+    assert_eq!(
+        pass.method_usability_reason,
+        UsabilityReason::EnabledByPolicy
+    );
+    assert_eq!(pass.start_date_time, t0());
+    let id = pass.id.as_str();
 
     let list = app.admin.list_taps(&alice.upn).await.expect("list");
-    assert_eq!(list["value"].as_array().expect("array").len(), 1);
-    assert!(list["value"][0]["temporaryAccessPass"].is_null());
+    assert_eq!(list.value.len(), 1);
+    assert_eq!(list.value[0].temporary_access_pass, None);
     let by_id = app.admin.list_taps(&alice.id).await.expect("list by id");
-    assert_eq!(by_id["value"], list["value"]);
-    let one = app
+    assert_eq!(by_id.value, list.value);
+    let one = app.admin.tap(&alice.id, id).await.expect("get");
+    assert_eq!(one.temporary_access_pass, None);
+    assert_eq!(one.id, id);
+    // On the wire, a read carries the code's property as an explicit null.
+    let wire = app
         .admin
         .get(&format!(
             "/v1.0/users/{}/authentication/temporaryAccessPassMethods/{id}",
@@ -44,20 +52,22 @@ async fn issue_shows_the_code_once_then_never() {
         ))
         .await
         .expect("get");
-    assert!(one["temporaryAccessPass"].is_null());
-    assert_eq!(one["id"], id);
-
-    let methods = app
+    assert_eq!(wire.get("temporaryAccessPass"), Some(&Value::Null));
+    let wire_list = app
         .admin
-        .get(&format!("/v1.0/users/{}/authentication/methods", alice.id))
+        .get(&format!(
+            "/v1.0/users/{}/authentication/temporaryAccessPassMethods",
+            alice.id
+        ))
         .await
-        .expect("methods");
-    let types: Vec<_> = methods["value"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|m| m["@odata.type"].as_str().unwrap_or("").to_string())
-        .collect();
+        .expect("list");
+    assert_eq!(
+        wire_list["value"][0].get("temporaryAccessPass"),
+        Some(&Value::Null)
+    );
+
+    let methods = app.admin.methods(&alice.id).await.expect("methods");
+    let types: Vec<_> = methods.value.iter().map(|m| m.odata_type()).collect();
     assert_eq!(
         types,
         [
@@ -65,14 +75,23 @@ async fn issue_shows_the_code_once_then_never() {
             "#microsoft.graph.temporaryAccessPassAuthenticationMethod"
         ]
     );
-    assert!(methods.to_string().find(code).is_none());
+    let wire_methods = app
+        .admin
+        .get(&format!("/v1.0/users/{}/authentication/methods", alice.id))
+        .await
+        .expect("methods");
+    assert!(wire_methods.to_string().find(code).is_none());
 
     app.admin.delete_tap(&alice.upn, id).await.expect("delete");
     let (status, code, _) = error_of(app.admin.delete_tap(&alice.upn, id).await);
     assert_eq!((status, code.as_str()), (404, "itemNotFound"));
-    assert_eq!(
-        app.admin.list_taps(&alice.upn).await.expect("list")["value"],
-        json!([])
+    assert!(
+        app.admin
+            .list_taps(&alice.upn)
+            .await
+            .expect("list")
+            .value
+            .is_empty()
     );
 }
 
@@ -82,10 +101,10 @@ async fn a_new_pass_replaces_the_old_one() {
     let alice = app.create_user("alice").await;
     let first = app.issue(&alice.upn, json!({})).await;
     let second = app.issue(&alice.upn, json!({})).await;
-    assert_ne!(first["id"], second["id"]);
+    assert_ne!(first.id, second.id);
     let list = app.admin.list_taps(&alice.upn).await.expect("list");
-    assert_eq!(list["value"].as_array().expect("array").len(), 1);
-    assert_eq!(list["value"][0]["id"], second["id"]);
+    assert_eq!(list.value.len(), 1);
+    assert_eq!(list.value[0].id, second.id);
     let old = app.sign_in_with(&alice.upn, &first).await;
     assert_eq!(error_of(old).0, 401, "the replaced pass no longer signs in");
 }
@@ -140,9 +159,9 @@ async fn each_refusal_has_its_status_and_message_and_changes_nothing() {
     );
     assert_eq!(status, 400);
     let forced = app.issue(&alice.upn, json!({})).await;
-    assert_eq!(forced["isUsableOnce"], true, "the policy forces one-time");
+    assert!(forced.is_usable_once, "the policy forces one-time");
     app.admin
-        .delete_tap(&alice.upn, forced["id"].as_str().expect("id"))
+        .delete_tap(&alice.upn, &forced.id)
         .await
         .expect("delete");
 
@@ -159,13 +178,13 @@ async fn each_refusal_has_its_status_and_message_and_changes_nothing() {
 
     let guest = app
         .admin
-        .post("/v1.0/invitations", &json!({"invitedUserEmailAddress": "bob@partner.example", "inviteRedirectUrl": "https://myapps.example"}))
+        .invite("bob@partner.example", "https://myapps.example")
         .await
         .expect("invite");
-    let guest_id = guest["invitedUser"]["id"].as_str().expect("guest id");
+    let guest_id = guest.invited_user.id.as_str();
     let guest_user = app.admin.user(guest_id).await.expect("guest");
-    assert_eq!(guest_user["userType"], "Guest");
-    assert_eq!(guest_user["creationType"], "Invitation");
+    assert_eq!(guest_user.user_type, "Guest");
+    assert_eq!(guest_user.creation_type.as_deref(), Some("Invitation"));
     let (status, _, message) = error_of(app.admin.create_tap(guest_id, &json!({})).await);
     assert_eq!(
         (status, message.as_str()),
@@ -178,14 +197,22 @@ async fn each_refusal_has_its_status_and_message_and_changes_nothing() {
     let (status, code, _) = error_of(app.admin.create_tap("nobody@tapd.test", &json!({})).await);
     assert_eq!((status, code.as_str()), (404, "itemNotFound"));
 
-    assert_eq!(
-        app.admin.list_taps(&alice.upn).await.expect("list")["value"],
-        json!([]),
+    assert!(
+        app.admin
+            .list_taps(&alice.upn)
+            .await
+            .expect("list")
+            .value
+            .is_empty(),
         "no refusal wrote a pass"
     );
-    assert_eq!(
-        app.admin.list_taps(guest_id).await.expect("list")["value"],
-        json!([])
+    assert!(
+        app.admin
+            .list_taps(guest_id)
+            .await
+            .expect("list")
+            .value
+            .is_empty()
     );
 }
 
@@ -194,11 +221,11 @@ async fn an_internal_guest_can_hold_a_pass() {
     let app = TestApp::spawn().await;
     let guest = app
         .admin
-        .post("/v1.0/users", &json!({"displayName": "Gus", "userPrincipalName": "gus@tapd.test", "accountEnabled": true, "userType": "Guest"}))
+        .create_user(&NewUser::new("gus@tapd.test", "Gus").guest())
         .await
         .expect("internal guest");
     let pass = app.issue("gus@tapd.test", json!({})).await;
-    assert_eq!(pass["isUsable"], true, "{guest}");
+    assert!(pass.is_usable, "{guest:?}");
 }
 
 #[tokio::test]
@@ -213,12 +240,12 @@ async fn usability_follows_the_clock() {
         )
         .await;
     assert_eq!(
-        parse_time(&pass["startDateTime"]),
-        start,
+        pass.start_date_time, start,
         "any offset on input, UTC on output"
     );
-    assert_eq!(pass["methodUsabilityReason"], "NotYetValid");
-    assert_eq!(pass["isUsable"], false);
+    assert_eq!(pass.start_date_time.offset(), time::UtcOffset::UTC);
+    assert_eq!(pass.method_usability_reason, UsabilityReason::NotYetValid);
+    assert!(!pass.is_usable);
     let code = code_of(&pass).to_string();
     let (status, _, message) = error_of(app.anon.sign_in_tap(&alice.upn, &code).await);
     assert_eq!(status, 401);
@@ -227,8 +254,8 @@ async fn usability_follows_the_clock() {
     app.clock.set(start);
     app.renew_admin().await;
     assert_eq!(
-        app.admin.list_taps(&alice.upn).await.expect("list")["value"][0]["methodUsabilityReason"],
-        "EnabledByPolicy"
+        app.admin.list_taps(&alice.upn).await.expect("list").value[0].method_usability_reason,
+        UsabilityReason::EnabledByPolicy
     );
     app.anon
         .sign_in_tap(&alice.upn, &code)
@@ -238,8 +265,8 @@ async fn usability_follows_the_clock() {
     app.clock.set(start + Duration::minutes(60));
     app.renew_admin().await;
     assert_eq!(
-        app.admin.list_taps(&alice.upn).await.expect("list")["value"][0]["methodUsabilityReason"],
-        "Expired"
+        app.admin.list_taps(&alice.upn).await.expect("list").value[0].method_usability_reason,
+        UsabilityReason::Expired
     );
     let (_, _, message) = error_of(app.anon.sign_in_tap(&alice.upn, &code).await);
     assert!(message.contains("expired"), "{message}");
@@ -254,7 +281,10 @@ async fn a_user_out_of_scope_can_be_issued_a_pass_but_not_use_it() {
         .await
         .expect("exclude");
     let pass = app.issue(&alice.upn, json!({})).await;
-    assert_eq!(pass["methodUsabilityReason"], "DisabledByPolicy");
+    assert_eq!(
+        pass.method_usability_reason,
+        UsabilityReason::DisabledByPolicy
+    );
     let (status, _, message) = error_of(app.sign_in_with(&alice.upn, &pass).await);
     assert_eq!(status, 401);
     assert!(message.contains("policy"), "{message}");
@@ -265,26 +295,25 @@ async fn me_lists_and_deletes_its_own_pass_but_never_issues_one() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
     let client: Client = app.client_for(&alice).await;
-    let mine = client
-        .get("/v1.0/me/authentication/temporaryAccessPassMethods")
-        .await
-        .expect("list own");
-    let id = mine["value"][0]["id"]
-        .as_str()
-        .expect("own pass")
-        .to_string();
-    assert!(mine["value"][0]["temporaryAccessPass"].is_null());
-    client
+    let mine = client.my_taps().await.expect("list own");
+    let own = mine.value.first().expect("own pass");
+    let id = own.id.clone();
+    assert_eq!(own.temporary_access_pass, None);
+    let wire = client
         .get(&format!(
             "/v1.0/me/authentication/temporaryAccessPassMethods/{id}"
         ))
         .await
         .expect("get own");
-    let methods = client
-        .get("/v1.0/me/authentication/methods")
-        .await
-        .expect("own methods");
-    assert_eq!(methods["value"].as_array().expect("array").len(), 2);
+    assert_eq!(wire.get("temporaryAccessPass"), Some(&Value::Null));
+    let methods = client.my_methods().await.expect("own methods");
+    assert_eq!(methods.value.len(), 2);
+    assert!(
+        methods
+            .value
+            .iter()
+            .any(|m| matches!(m, AuthenticationMethod::TemporaryAccessPass(p) if p.id == id))
+    );
     let (status, code, _) = error_of(
         client
             .post(
@@ -309,8 +338,12 @@ async fn me_lists_and_deletes_its_own_pass_but_never_issues_one() {
         ))
         .await
         .expect("delete own");
-    assert_eq!(
-        app.admin.list_taps(&alice.upn).await.expect("list")["value"],
-        json!([])
+    assert!(
+        app.admin
+            .list_taps(&alice.upn)
+            .await
+            .expect("list")
+            .value
+            .is_empty()
     );
 }

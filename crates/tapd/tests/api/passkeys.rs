@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
-use tapd_client::{Client, ClientError};
+use tapd_client::{Client, ClientError, DirectoryAudit, Session, SignIn};
 use tapd_core::Role;
 use tapd_server::Clock as _;
 use tapd_store::{AuditRecord, PasskeyRecord, StoreError};
@@ -15,7 +15,7 @@ use webauthn_rp::bin::Decode as _;
 use webauthn_rp::response::register::DynamicState;
 
 use crate::authenticator::{AAGUID_TEXT, Device};
-use crate::helpers::{TestApp, User, claims, error_of, status_of, t0, token_of};
+use crate::helpers::{TestApp, User, claims, error_of, status_of, t0};
 
 /// The public URL of the test servers: passkeys are bound to its host (the RP ID) and origin.
 /// Nothing listens there; the device only puts it in what it signs.
@@ -47,25 +47,21 @@ async fn sign_in(
     anon: &Client,
     device: &mut Device,
     username: Option<&str>,
-) -> Result<Value, ClientError> {
+) -> Result<Session, ClientError> {
     let body = username.map_or(json!({}), |u| json!({"username": u}));
     let started = anon.post("/api/signin/passkey/start", &body).await?;
     let assertion = device
         .get(&started["options"], ORIGIN)
         .await
         .expect("the device answers");
-    anon.post(
-        "/api/signin/passkey/finish",
-        &json!({"credential": assertion}),
-    )
-    .await
+    anon.sign_in_passkey(&assertion).await
 }
 
 /// A user signed in with a fresh pass (`pass` as the issue body); the client holds the token.
-async fn signed_in_with(app: &TestApp, user: &User, pass: Value) -> (Client, Value) {
+async fn signed_in_with(app: &TestApp, user: &User, pass: Value) -> (Client, Session) {
     let pass = app.issue(&user.upn, pass).await;
     let session = app.sign_in_with(&user.upn, &pass).await.expect("sign in");
-    (app.anon.clone().with_token(token_of(&session)), session)
+    (app.anon.clone().with_token(&session.access_token), session)
 }
 
 async fn stored(app: &TestApp, method_id: &str) -> Option<PasskeyRecord> {
@@ -81,29 +77,32 @@ fn sign_count(p: &PasskeyRecord) -> u32 {
 }
 
 /// A passkey session: tokens as the TAP API gives them, `amr` fido, no pass and no pass cap.
-async fn assert_passkey_session(app: &TestApp, session: &Value, user: &User) {
-    assert_eq!(session["amr"], json!(["fido"]));
-    assert_eq!(session["user"]["userPrincipalName"], user.upn);
-    let access = claims(session["access_token"].as_str().expect("token"));
+async fn assert_passkey_session(app: &TestApp, session: &Session, user: &User) {
+    assert_eq!(session.amr, ["fido"]);
+    assert_eq!(session.user.user_principal_name, user.upn);
+    let access = claims(&session.access_token);
     assert_eq!(access["amr"], json!(["fido"]));
     assert!(access.get("tap").is_none(), "{access}");
-    let refresh_end = crate::helpers::parse_time(&session["refresh_token_expires_at"]);
-    assert_eq!(refresh_end, app.clock.now() + Duration::hours(24));
+    assert_eq!(
+        session.refresh_token_expires_at,
+        app.clock.now() + Duration::hours(24)
+    );
     let me = app
         .anon
         .clone()
-        .with_token(token_of(session))
-        .get("/v1.0/me")
+        .with_token(&session.access_token)
+        .me()
         .await
         .expect("the token works");
-    assert_eq!(me["id"], user.id);
+    assert_eq!(me.id, user.id);
 }
 
-async fn audit_values(app: &TestApp, path: &str) -> Vec<Value> {
-    app.admin.get(path).await.expect("audit")["value"]
-        .as_array()
-        .expect("value")
-        .clone()
+async fn sign_ins(app: &TestApp) -> Vec<SignIn> {
+    app.admin.sign_ins(None).await.expect("sign-ins").value
+}
+
+async fn directory_audits(app: &TestApp) -> Vec<DirectoryAudit> {
+    app.admin.directory_audits(None).await.expect("audit").value
 }
 
 #[tokio::test]
@@ -144,10 +143,7 @@ async fn a_passkey_registered_after_a_tap_sign_in_signs_in_with_and_without_a_us
     let assertion = device.get(options, ORIGIN).await.expect("assertion");
     let session = app
         .anon
-        .post(
-            "/api/signin/passkey/finish",
-            &json!({"credential": assertion}),
-        )
+        .sign_in_passkey(&assertion)
         .await
         .expect("signed in with a user name");
     assert_passkey_session(&app, &session, &alice).await;
@@ -163,7 +159,7 @@ async fn a_passkey_registered_after_a_tap_sign_in_signs_in_with_and_without_a_us
     assert_eq!(record.last_used_at, Some(t0()));
 
     // Listed with the other methods, for the user and for an admin.
-    let mine = app.anon.clone().with_token(token_of(&session));
+    let mine = app.anon.clone().with_token(&session.access_token);
     let listed = mine
         .get("/v1.0/me/authentication/fido2Methods")
         .await
@@ -187,36 +183,28 @@ async fn a_passkey_registered_after_a_tap_sign_in_signs_in_with_and_without_a_us
         .await
         .expect("get");
     assert_eq!(one, method);
-    let all = mine
-        .get("/v1.0/me/authentication/methods")
-        .await
-        .expect("methods");
-    let types: Vec<&str> = all["value"]
-        .as_array()
-        .expect("value")
-        .iter()
-        .map(|m| m["@odata.type"].as_str().expect("type"))
-        .collect();
+    let all = mine.my_methods().await.expect("methods");
+    let types: Vec<&str> = all.value.iter().map(|m| m.odata_type()).collect();
     assert!(
         types.contains(&"#microsoft.graph.fido2AuthenticationMethod"),
         "{types:?}"
     );
     assert!(types.contains(&"#microsoft.graph.temporaryAccessPassAuthenticationMethod"));
 
-    let signins = audit_values(&app, "/v1.0/auditLogs/signIns").await;
+    let signins = sign_ins(&app).await;
     let passkey_successes = signins
         .iter()
         .filter(|s| {
-            s["authenticationMethodsUsed"] == json!(["Passkey"])
-                && s["status"]["errorCode"] == 0
-                && s["userId"] == alice.id.as_str()
+            s.authentication_methods_used == ["Passkey"]
+                && s.status.error_code == 0
+                && s.user_id.as_deref() == Some(alice.id.as_str())
         })
         .count();
     assert_eq!(passkey_successes, 2);
-    let audits = audit_values(&app, "/v1.0/auditLogs/directoryAudits").await;
+    let audits = directory_audits(&app).await;
     assert!(audits.iter().any(|a| {
-        a["activityDisplayName"] == "User registered security info"
-            && a["targetResources"][0]["id"] == alice.id.as_str()
+        a.activity_display_name == "User registered security info"
+            && a.target_resources.first().map(|t| t.id.as_str()) == Some(alice.id.as_str())
     }));
 
     // The user removes it; it no longer signs in.
@@ -299,13 +287,13 @@ async fn helpdesk_removes_a_users_passkey_and_readers_only_read() {
     assert_eq!(status_of(helpdesk.get(&path).await), 404);
     assert_eq!(status_of(helpdesk.delete(&path).await), 404);
     assert_eq!(status_of(helpdesk.get(&format!("{path}x!")).await), 404);
-    let audits = audit_values(&app, "/v1.0/auditLogs/directoryAudits").await;
-    let deletions: Vec<&Value> = audits
+    let audits = directory_audits(&app).await;
+    let deletions: Vec<&DirectoryAudit> = audits
         .iter()
-        .filter(|a| a["activityDisplayName"] == "Admin deleted security info")
+        .filter(|a| a.activity_display_name == "Admin deleted security info")
         .collect();
     assert_eq!(deletions.len(), 1, "one record for the one deletion");
-    assert_eq!(deletions[0]["targetResources"][0]["id"], alice.id.as_str());
+    assert_eq!(deletions[0].target_resources[0].id, alice.id);
 }
 
 #[tokio::test]
@@ -314,8 +302,8 @@ async fn a_ceremony_started_on_one_replica_finishes_on_another() {
     let replica = app.replica(|c| c.public_url = Some(ORIGIN.into())).await;
     let alice = app.create_user("alice").await;
     let (_, session) = signed_in_with(&app, &alice, json!({})).await;
-    let on_first = app.anon.clone().with_token(token_of(&session));
-    let on_second = replica.anon.clone().with_token(token_of(&session));
+    let on_first = app.anon.clone().with_token(&session.access_token);
+    let on_second = replica.anon.clone().with_token(&session.access_token);
     let mut device = Device::new();
 
     let started = on_first
@@ -342,10 +330,7 @@ async fn a_ceremony_started_on_one_replica_finishes_on_another() {
     let assertion = device.get(&started["options"], ORIGIN).await.expect("get");
     let session = app
         .anon
-        .post(
-            "/api/signin/passkey/finish",
-            &json!({"credential": assertion}),
-        )
+        .sign_in_passkey(&assertion)
         .await
         .expect("finished on the first replica");
     assert_passkey_session(&app, &session, &alice).await;
@@ -372,21 +357,17 @@ async fn after_a_one_time_pass_registration_must_finish_within_ten_minutes() {
     let bob_started = app
         .anon
         .clone()
-        .with_token(token_of(&bob_session))
+        .with_token(&bob_session.access_token)
         .post("/api/passkeys/register/start", &json!({}))
         .await
         .expect("start at 9:50");
     // A refreshed token does not move the sign-in.
     let refreshed = app
         .anon
-        .refresh(
-            bob_session["refresh_token"]
-                .as_str()
-                .expect("refresh token"),
-        )
+        .refresh(&bob_session.refresh_token)
         .await
         .expect("refresh at 9:50");
-    let bob_client = app.anon.clone().with_token(token_of(&refreshed));
+    let bob_client = app.anon.clone().with_token(refreshed.access_token);
 
     app.clock.advance(Duration::seconds(9));
     let credential = alice_device
@@ -559,11 +540,11 @@ async fn replayed_foreign_and_orphaned_answers_are_refused() {
     assert_eq!(status, 401);
     assert!(message.contains("not registered"), "{message}");
 
-    let failures: Vec<String> = audit_values(&app, "/v1.0/auditLogs/signIns")
+    let failures: Vec<String> = sign_ins(&app)
         .await
-        .iter()
-        .filter(|s| s["authenticationMethodsUsed"] == json!(["Passkey"]))
-        .filter_map(|s| s["status"]["failureReason"].as_str().map(str::to_string))
+        .into_iter()
+        .filter(|s| s.authentication_methods_used == ["Passkey"])
+        .filter_map(|s| s.status.failure_reason)
         .collect();
     for reason in [
         "Unknown, expired or replayed passkey challenge",

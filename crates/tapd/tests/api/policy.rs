@@ -1,30 +1,42 @@
 //! SPEC §3: the TAP policy over HTTP.
 
 use serde_json::json;
-use tapd_client::Client;
+use tapd_client::{PolicyState, PolicyTarget, TargetType, UsabilityReason};
 
 use crate::helpers::{TestApp, error_of};
 
 #[tokio::test]
 async fn a_fresh_install_has_the_default_policy() {
     let app = TestApp::spawn().await;
-    let p = app.policy().await;
+    let config = app.policy().await;
     assert_eq!(
-        p["@odata.type"],
+        config.odata_type,
         "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
     );
-    assert_eq!(p["id"], "TemporaryAccessPass");
-    assert_eq!(p["state"], "enabled");
-    assert_eq!(p["minimumLifetimeInMinutes"], 60);
-    assert_eq!(p["maximumLifetimeInMinutes"], 480);
-    assert_eq!(p["defaultLifetimeInMinutes"], 60);
-    assert_eq!(p["isUsableOnce"], false);
-    assert_eq!(p["defaultLength"], 8);
+    assert_eq!(config.id, "TemporaryAccessPass");
+    let p = &config.policy;
+    assert_eq!(p.state, PolicyState::Enabled);
+    assert_eq!(p.minimum_lifetime_in_minutes, 60);
+    assert_eq!(p.maximum_lifetime_in_minutes, 480);
+    assert_eq!(p.default_lifetime_in_minutes, 60);
+    assert!(!p.is_usable_once);
+    assert_eq!(p.default_length, 8);
     assert_eq!(
-        p["includeTargets"],
+        p.include_targets,
+        [PolicyTarget {
+            target_type: TargetType::Group,
+            id: "all_users".into(),
+            is_registration_required: false,
+        }]
+    );
+    assert!(p.exclude_targets.is_empty());
+    // The wire spelling of the enums and of the targets' fields.
+    let wire = app.policy_json().await;
+    assert_eq!(wire["state"], "enabled");
+    assert_eq!(
+        wire["includeTargets"],
         json!([{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}])
     );
-    assert_eq!(p["excludeTargets"], json!([]));
 }
 
 #[tokio::test]
@@ -43,18 +55,18 @@ async fn patch_changes_only_the_given_fields_and_answers_204() {
         .await
         .expect("patch");
     assert!(answer.is_null(), "204 has no body");
-    let p = app.policy().await;
-    assert_eq!(p["defaultLifetimeInMinutes"], 120);
-    assert_eq!(p["maximumLifetimeInMinutes"], 600);
-    assert_eq!(p["defaultLength"], 12);
-    assert_eq!(p["minimumLifetimeInMinutes"], 60, "untouched");
-    assert!(p.get("somethingUnknown").is_none());
+    let p = app.policy().await.policy;
+    assert_eq!(p.default_lifetime_in_minutes, 120);
+    assert_eq!(p.maximum_lifetime_in_minutes, 600);
+    assert_eq!(p.default_length, 12);
+    assert_eq!(p.minimum_lifetime_in_minutes, 60, "untouched");
+    assert!(app.policy_json().await.get("somethingUnknown").is_none());
 }
 
 #[tokio::test]
 async fn an_invalid_patch_is_refused_whole() {
     let app = TestApp::spawn().await;
-    let before = app.policy().await;
+    let before = app.policy_json().await;
     for bad in [
         json!({"defaultLength": 12, "minimumLifetimeInMinutes": 5}),
         json!({"maximumLifetimeInMinutes": 43201}),
@@ -74,21 +86,21 @@ async fn an_invalid_patch_is_refused_whole() {
             "{bad}: {message}"
         );
         assert!(!message.is_empty());
-        assert_eq!(app.policy().await, before, "{bad} changed nothing");
+        assert_eq!(app.policy_json().await, before, "{bad} changed nothing");
     }
 }
 
 #[tokio::test]
 async fn delete_resets_to_the_defaults() {
     let app = TestApp::spawn().await;
-    let defaults = app.policy().await;
+    let defaults = app.policy_json().await;
     app.admin
         .patch_policy(&json!({"state": "disabled", "isUsableOnce": true, "defaultLength": 20}))
         .await
         .expect("patch");
-    assert_ne!(app.policy().await, defaults);
-    app.admin.delete(Client::POLICY_PATH).await.expect("delete");
-    assert_eq!(app.policy().await, defaults);
+    assert_ne!(app.policy_json().await, defaults);
+    app.admin.reset_policy().await.expect("delete");
+    assert_eq!(app.policy_json().await, defaults);
 }
 
 #[tokio::test]
@@ -106,12 +118,12 @@ async fn other_method_configurations_are_not_found() {
 async fn targets_include_groups_and_exclusion_wins() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice").await;
-    let group = app
+    let group: tapd_client::Group = app
         .admin
-        .post("/v1.0/groups", &json!({"displayName": "Onboarding"}))
+        .post_as("/v1.0/groups", &json!({"displayName": "Onboarding"}))
         .await
         .expect("group");
-    let gid = group["id"].as_str().expect("id");
+    let gid = group.id.as_str();
     app.admin
         .post(
             &format!("/v1.0/groups/{gid}/members/$ref"),
@@ -124,15 +136,18 @@ async fn targets_include_groups_and_exclusion_wins() {
         .await
         .expect("include the group");
     let pass = app.issue(&alice.upn, json!({})).await;
-    assert_eq!(pass["methodUsabilityReason"], "EnabledByPolicy");
+    assert_eq!(
+        pass.method_usability_reason,
+        UsabilityReason::EnabledByPolicy
+    );
     app.admin
         .patch_policy(&json!({"excludeTargets": [{"targetType": "user", "id": alice.id}]}))
         .await
         .expect("exclude alice");
     let list = app.admin.list_taps(&alice.upn).await.expect("list");
     assert_eq!(
-        list["value"][0]["methodUsabilityReason"],
-        "DisabledByPolicy"
+        list.value[0].method_usability_reason,
+        UsabilityReason::DisabledByPolicy
     );
-    assert_eq!(list["value"][0]["isUsable"], false);
+    assert!(!list.value[0].is_usable);
 }
