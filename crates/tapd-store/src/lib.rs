@@ -21,6 +21,7 @@ mod maintenance;
 mod oauth;
 mod passes;
 mod passkeys;
+mod policy;
 mod sql;
 
 use sqlx::AnyPool;

@@ -1,5 +1,4 @@
-//! Temporary Access Passes: the TAP policy (one row, defaults until stored), each user's pass
-//! with its salted code hash, and the reads a sign-in makes to decide whether a pass is usable.
+//! Temporary Access Passes: each user's pass with its salted code hash, and the reads a sign-in makes to decide whether a pass is usable.
 //! What a sign-in then writes goes through `batch`.
 
 use std::sync::LazyLock;
@@ -7,16 +6,13 @@ use std::sync::LazyLock;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use tapd_core::{TapPass, TapPolicy};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
 use crate::directory::{USER_COLUMNS, UserRecord};
-use crate::sql::{Tx, from_micros, micros, uuid_of};
-use crate::{Result, Store, StoreError};
-
-/// The policy row id of the TAP method configuration.
-const TAP_POLICY_ID: &str = "TemporaryAccessPass";
+use crate::policy::{TAP_POLICY_ID, policy_from};
+use crate::sql::{from_micros, micros, uuid_of};
+use crate::{Result, Store};
 
 /// A pass's keyed hash and its salt; the code itself is never stored.
 #[derive(Clone, Debug)]
@@ -56,28 +52,6 @@ fn qualified(table: &str, columns: &str) -> String {
 }
 
 impl Store {
-    pub async fn policy(&self) -> Result<TapPolicy> {
-        let row = sqlx::query("SELECT body FROM policies WHERE id = $1")
-            .bind(TAP_POLICY_ID)
-            .fetch_optional(&self.pool)
-            .await?;
-        policy_from(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
-    /// Replaces the policy, with the change's audit record, in one transaction.
-    pub async fn set_policy(
-        &self,
-        policy: &TapPolicy,
-        now: OffsetDateTime,
-        audit: &AuditRecord,
-    ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        put_policy(&mut tx, policy, now).await?;
-        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Stores a new pass for its user, replacing (deleting) any pass the user had, with its
     /// audit record, in one transaction.
     pub async fn replace_tap(
@@ -179,32 +153,6 @@ impl Store {
         }
         finish(tx, res.rows_affected() == 1, audit).await
     }
-}
-
-/// The stored policy, or the defaults before any was stored.
-fn policy_from(body: Option<String>) -> Result<TapPolicy> {
-    match body {
-        Some(body) => serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string())),
-        None => Ok(TapPolicy::default()),
-    }
-}
-
-pub(crate) async fn put_policy(
-    tx: &mut Tx<'_>,
-    policy: &TapPolicy,
-    now: OffsetDateTime,
-) -> Result<()> {
-    let body = serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO policies (id, body, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-    )
-    .bind(TAP_POLICY_ID)
-    .bind(body)
-    .bind(micros(now))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Decodes the `TAP_COLUMNS` that start at column `at`.

@@ -9,14 +9,14 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use tapd_store::WebSession;
 
-use super::render::{Message, error_message, internal_page, message_page};
+use super::code::{back_to_app, issue_code, refusal_response, refused_page};
+use super::render::{Message, internal_page, message_page};
 use super::session::{current_session, end_session};
 use super::signin::{Step, signin_step};
-use crate::service::authorize::{self, AuthorizeRequest, Refusal, with_params};
-use crate::service::oauth::{self, CodeRequest};
-use crate::service::{Ctx, Initiator};
+use crate::service::Initiator;
+use crate::service::authorize::{self, with_params};
+use crate::service::oauth;
 use crate::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
@@ -30,82 +30,6 @@ pub fn routes() -> Router<SharedState> {
 /// Whether `/{tenant}/…` names this directory.
 fn is_our_tenant(state: &AppState, tenant: &str) -> bool {
     crate::service::names_tenant(&state.tenant, tenant)
-}
-
-fn refused_page(state: &AppState, message: &str) -> Response {
-    error_message(
-        state,
-        StatusCode::BAD_REQUEST,
-        "Sign-in request refused",
-        message,
-    )
-}
-
-fn back_to_app(redirect_uri: &str, app_state: Option<&str>, params: &[(&str, &str)]) -> Response {
-    let mut params = params.to_vec();
-    if let Some(s) = app_state {
-        params.push(("state", s));
-    }
-    Redirect::to(&with_params(redirect_uri, &params)).into_response()
-}
-
-fn refusal_response(state: &AppState, refusal: Refusal) -> Response {
-    match refusal {
-        Refusal::Page(message) => refused_page(state, &message),
-        Refusal::Redirect {
-            redirect_uri,
-            state: app_state,
-            error,
-            description,
-        } => {
-            let params = [
-                ("error", error),
-                ("error_description", description.as_str()),
-            ];
-            back_to_app(&redirect_uri, app_state.as_deref(), &params)
-        }
-    }
-}
-
-/// Issues a code for `session` and sends the browser back to the application.
-async fn issue_code(
-    state: &AppState,
-    ctx: &Ctx,
-    req: &AuthorizeRequest,
-    session: &WebSession,
-) -> Response {
-    let code_request = CodeRequest {
-        app: &req.app,
-        redirect_uri: &req.redirect_uri,
-        scope: &req.scope,
-        nonce: req.nonce.as_deref(),
-        code_challenge: req.code_challenge.as_deref(),
-    };
-    match oauth::issue_code(&state.svc, ctx, &code_request, session).await {
-        Ok(code) => back_to_app(&req.redirect_uri, req.state.as_deref(), &[("code", &code)]),
-        Err(e) => {
-            tracing::error!(error = %e, "could not store an authorization code");
-            let params = [
-                ("error", "server_error"),
-                ("error_description", "An internal error occurred."),
-            ];
-            back_to_app(&req.redirect_uri, req.state.as_deref(), &params)
-        }
-    }
-}
-
-/// After a sign-in on the pages: the authorization request it was for, answered.
-pub async fn continue_after_sign_in(
-    state: &AppState,
-    ctx: &Ctx,
-    authz: &str,
-    session: &WebSession,
-) -> Response {
-    match authorize::check(&state.svc, authz).await {
-        Ok(Ok(req)) => issue_code(state, ctx, &req, session).await,
-        Ok(Err(refusal)) => refusal_response(state, refusal),
-        Err(_) => internal_page(state),
-    }
 }
 
 async fn tenant_authorize(

@@ -5,6 +5,7 @@
 
 mod admin;
 mod authorize;
+mod code;
 pub mod cookies;
 pub mod render;
 mod security_info;
@@ -20,7 +21,7 @@ use axum::routing::get;
 
 use crate::SharedState;
 
-pub use authorize::continue_after_sign_in;
+pub use code::continue_after_sign_in;
 pub use signin::local_path;
 
 pub fn routes() -> Router<SharedState> {

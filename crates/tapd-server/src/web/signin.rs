@@ -266,7 +266,7 @@ async fn finish_signin(
     let next = if form.authz.is_empty() {
         Redirect::to(local_path(&form.next).unwrap_or("/mysecurityinfo")).into_response()
     } else {
-        super::authorize::continue_after_sign_in(state, &ctx, &form.authz, &session).await
+        super::code::continue_after_sign_in(state, &ctx, &form.authz, &session).await
     };
     with_cookie(next, Some(cookie))
 }

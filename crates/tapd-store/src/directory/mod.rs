@@ -12,7 +12,7 @@ use tapd_core::{Role, TapPolicy};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::passes::put_policy;
+use crate::policy::put_policy;
 use crate::sql::{from_micros, micros, uuid_of};
 use crate::{Result, Store};
 

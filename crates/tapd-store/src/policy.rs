@@ -1,0 +1,62 @@
+//! The TAP policy: one row, the defaults until one is stored.
+
+use sqlx::Row;
+use tapd_core::TapPolicy;
+use time::OffsetDateTime;
+
+use crate::audit::{AuditKind, AuditRecord, insert_audit};
+use crate::sql::{Tx, micros};
+use crate::{Result, Store, StoreError};
+
+/// The policy row id of the TAP method configuration.
+pub(crate) const TAP_POLICY_ID: &str = "TemporaryAccessPass";
+
+impl Store {
+    pub async fn policy(&self) -> Result<TapPolicy> {
+        let row = sqlx::query("SELECT body FROM policies WHERE id = $1")
+            .bind(TAP_POLICY_ID)
+            .fetch_optional(&self.pool)
+            .await?;
+        policy_from(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Replaces the policy, with the change's audit record, in one transaction.
+    pub async fn set_policy(
+        &self,
+        policy: &TapPolicy,
+        now: OffsetDateTime,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        put_policy(&mut tx, policy, now).await?;
+        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The stored policy, or the defaults before any was stored.
+pub(crate) fn policy_from(body: Option<String>) -> Result<TapPolicy> {
+    match body {
+        Some(body) => serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string())),
+        None => Ok(TapPolicy::default()),
+    }
+}
+
+pub(crate) async fn put_policy(
+    tx: &mut Tx<'_>,
+    policy: &TapPolicy,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let body = serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO policies (id, body, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+    )
+    .bind(TAP_POLICY_ID)
+    .bind(body)
+    .bind(micros(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
