@@ -11,10 +11,11 @@ pub mod keys;
 pub mod oidc;
 pub mod passkeys;
 pub mod service;
+pub mod state;
 pub mod web;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -22,56 +23,17 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tapd_store::{Store, Tenant};
-use time::OffsetDateTime;
+use tapd_store::Store;
 use tokio::net::TcpListener;
 
 pub use keys::Keys;
 
-use crate::http::error::current_request_id;
+pub use state::{AppState, Clock, ManualClock, SharedState, SystemClock};
+
 use crate::http::middleware;
+use crate::service::Services;
 use crate::service::ratelimit::RateLimiter;
 use crate::service::sessions::Sessions;
-use crate::service::{Ctx, Initiator, Services};
-
-/// The source of "now". Every time rule reads it from here, so tests can move time.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> OffsetDateTime;
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    /// Microsecond precision: what the database keeps, so a response and a later read agree.
-    fn now(&self) -> OffsetDateTime {
-        let now = OffsetDateTime::now_utc();
-        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-            .unwrap_or(now)
-    }
-}
-
-/// A clock that stays where it is put, for tests.
-pub struct ManualClock(Mutex<OffsetDateTime>);
-
-impl ManualClock {
-    pub fn new(at: OffsetDateTime) -> Self {
-        ManualClock(Mutex::new(at))
-    }
-
-    pub fn set(&self, at: OffsetDateTime) {
-        *self.0.lock().expect("clock lock") = at;
-    }
-
-    pub fn advance(&self, by: time::Duration) {
-        *self.0.lock().expect("clock lock") += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().expect("clock lock")
-    }
-}
 
 /// Everything the server needs, resolved: the binary builds it from flags, env and file.
 pub struct Config {
@@ -101,46 +63,6 @@ impl Config {
         }
     }
 }
-
-pub struct AppState {
-    /// The store and keys every operation needs.
-    pub svc: Services,
-    /// Token signing, lifetimes and the sign-in limit.
-    pub sessions: Sessions,
-    /// The base URL clients reach this server at, without a trailing slash.
-    pub public_url: String,
-    pub tenant: Tenant,
-    pub clock: Arc<dyn Clock>,
-    /// The RP ID and origins passkeys are checked against, from the public URL.
-    pub passkeys: service::passkeys::RelyingParty,
-}
-
-impl AppState {
-    pub fn now(&self) -> OffsetDateTime {
-        self.clock.now()
-    }
-
-    /// The service context of the request being served.
-    pub fn ctx(&self, initiator: Initiator, ip: Option<std::net::IpAddr>) -> Ctx {
-        Ctx::new(
-            self.tenant.clone(),
-            initiator,
-            current_request_id(),
-            self.now(),
-        )
-        .with_ip(ip)
-    }
-
-    /// Rereads the signing keys if the copy in memory is stale (a rotation on another replica).
-    pub async fn refresh_keys(&self) -> anyhow::Result<()> {
-        self.sessions
-            .signer
-            .refresh(&self.svc.store, &self.svc.keys, self.now())
-            .await
-    }
-}
-
-pub type SharedState = Arc<AppState>;
 
 pub struct App {
     listener: TcpListener,

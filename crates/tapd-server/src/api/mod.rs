@@ -16,7 +16,7 @@ use crate::http::extract::GraphJson;
 use crate::service::Initiator;
 use crate::service::sessions::Tokens;
 use crate::service::signin::{self, Credential, Verified, check_rate};
-use crate::{AppState, SharedState};
+use crate::state::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

@@ -12,11 +12,11 @@ use tapd_core::{format_time, parse_time};
 use tapd_store::{AppRecord, AppSecret};
 
 use super::collection;
-use crate::SharedState;
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
 use crate::service::apps::{self, AppChanges, NewSecret};
+use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use tapd_store::AuditKind;
 
 use super::{collection, parse_top, url_with_query};
-use crate::SharedState;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::GraphQuery;
 use crate::service::{Ctx, audit};
+use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

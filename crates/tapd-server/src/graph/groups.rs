@@ -10,11 +10,11 @@ use tapd_store::GroupRecord;
 
 use super::collection;
 use super::users::user_json;
-use crate::SharedState;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{GraphJson, JsonBytes};
 use crate::service::groups::{self, NewGroup};
+use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

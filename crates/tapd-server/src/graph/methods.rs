@@ -12,12 +12,12 @@ use tapd_core::{format_time, parse_time};
 use tapd_store::{PasskeyRecord, UserRecord};
 
 use super::collection;
-use crate::SharedState;
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
 use crate::service::methods::{self, passkey_id};
 use crate::service::passes::{self, IssueInput, PassView, Subject};
+use crate::state::SharedState;
 
 /// Graph's fixed id of the password method.
 const PASSWORD_METHOD_ID: &str = "28c10230-6103-485e-b985-444c60001490";

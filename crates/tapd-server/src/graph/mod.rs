@@ -15,8 +15,8 @@ pub(crate) use methods::fido2_json;
 use axum::Router;
 use serde_json::{Value, json};
 
-use crate::SharedState;
 use crate::http::error::{ApiError, ApiResult};
+use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

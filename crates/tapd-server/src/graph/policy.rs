@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use tapd_core::{PolicyPatch, TapPolicy};
 
 use super::collection;
-use crate::SharedState;
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
 use crate::service::policy::{self, TAP_CONFIG_ID};
+use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

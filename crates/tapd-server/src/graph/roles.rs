@@ -11,11 +11,11 @@ use tapd_store::RoleAssignment;
 use uuid::Uuid;
 
 use super::collection;
-use crate::SharedState;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{GraphJson, GraphQuery};
 use crate::service::roles::{self, NewAssignment};
+use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

@@ -11,11 +11,11 @@ use tapd_store::UserRecord;
 use uuid::Uuid;
 
 use super::{collection, parse_top, url_with_query};
-use crate::SharedState;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{GraphJson, GraphQuery};
 use crate::service::users::{self, Invitation, NewUser, UserChanges, UserQuery};
+use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

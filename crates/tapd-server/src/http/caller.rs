@@ -7,10 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
-use crate::SharedState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::keys::Claims;
 use crate::service::sessions;
+use crate::state::SharedState;
 
 pub use crate::service::Ctx;
 

@@ -10,17 +10,7 @@ use time::OffsetDateTime;
 
 use crate::service::ServiceError;
 
-tokio::task_local! {
-    /// The id of the request being served, set by the request-id middleware so that every error
-    /// body and log line can carry it.
-    pub static REQUEST_ID: String;
-}
-
-pub fn current_request_id() -> String {
-    REQUEST_ID
-        .try_with(|id| id.clone())
-        .unwrap_or_else(|_| "none".into())
-}
+pub use crate::state::{REQUEST_ID, current_request_id};
 
 #[derive(Debug)]
 pub struct ApiError {

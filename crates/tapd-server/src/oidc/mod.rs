@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use self::error::OAuthError;
-use crate::{AppState, SharedState};
+use crate::state::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

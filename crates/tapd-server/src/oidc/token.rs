@@ -24,7 +24,7 @@ use crate::service::oauth::{self, CodeGrant, Introspection, Presented};
 use crate::service::sessions::Tokens;
 use crate::service::signin::check_rate;
 use crate::service::{Ctx, Initiator};
-use crate::{AppState, SharedState};
+use crate::state::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

@@ -19,9 +19,10 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::GraphJson;
 use crate::service::passkeys as ceremonies;
 use crate::service::{Ctx, Initiator, sessions};
+use crate::state::SharedState;
+use crate::web;
 use crate::web::cookies::csrf_ok;
 use crate::web::session::{current_session, open_session};
-use crate::{SharedState, web};
 
 pub use crate::service::passkeys::RelyingParty;
 

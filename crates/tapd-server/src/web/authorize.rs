@@ -17,7 +17,7 @@ use super::signin::{Step, signin_step};
 use crate::service::Initiator;
 use crate::service::authorize::{self, with_params};
 use crate::service::oauth;
-use crate::{AppState, SharedState};
+use crate::state::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tapd_store::WebSession;
 
 use super::render::{error_message, internal_page};
-use crate::AppState;
 use crate::service::Ctx;
 use crate::service::authorize::{self, AuthorizeRequest, Refusal, with_params};
 use crate::service::oauth::{self, CodeRequest};
+use crate::state::AppState;
 
 pub fn refused_page(state: &AppState, message: &str) -> Response {
     error_message(

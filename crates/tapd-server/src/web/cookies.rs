@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::AppState;
 use crate::keys::new_opaque_token;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tapd_session";
 pub const CSRF_COOKIE: &str = "tapd_csrf";

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-use crate::SharedState;
+use crate::state::SharedState;
 
 pub use code::continue_after_sign_in;
 pub use signin::local_path;

@@ -6,8 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::cookies::Csrf;
-use crate::AppState;
 use crate::service::ServiceError;
+use crate::state::AppState;
 
 /// A rendered page with tapd's security headers. `form_target` is an extra origin forms may
 /// lead to (the application a sign-in returns to).

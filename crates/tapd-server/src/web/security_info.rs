@@ -13,7 +13,7 @@ use super::session::{ENDED_BY_PASS, Visitor};
 use super::view::{MethodView, Nav, method_views, page_time};
 use crate::service::passes::{self, Subject};
 use crate::service::{ServiceResult, methods};
-use crate::{AppState, SharedState};
+use crate::state::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

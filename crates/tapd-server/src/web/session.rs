@@ -16,7 +16,7 @@ use super::render::{csrf_refused, html, internal_page, with_cookie};
 use crate::service::sessions::{self, SessionEnd};
 use crate::service::signin::Verified;
 use crate::service::{Ctx, ServiceResult};
-use crate::{AppState, SharedState};
+use crate::state::{AppState, SharedState};
 
 /// `/signin?ended=pass`: the notice that a deleted pass ended the session.
 pub const ENDED_BY_PASS: &str = "pass";

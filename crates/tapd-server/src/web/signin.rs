@@ -20,7 +20,7 @@ use super::session::{ENDED_BY_PASS, end_session, open_session};
 use crate::service::Initiator;
 use crate::service::authorize::{self, AuthorizeRequest, origin_of};
 use crate::service::signin::{self, Credential, Method};
-use crate::{AppState, SharedState};
+use crate::state::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

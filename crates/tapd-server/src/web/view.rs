@@ -5,9 +5,9 @@ use tapd_core::{Action, UsabilityReason};
 use time::OffsetDateTime;
 
 use super::session::Visitor;
-use crate::AppState;
 use crate::service::methods::{Methods, passkey_id};
 use crate::service::passes::PassView;
+use crate::state::AppState;
 
 pub struct Nav {
     pub csrf: String,

@@ -13,7 +13,7 @@ use axum::routing::get;
 use tapd_core::Action;
 
 use super::session::Visitor;
-use crate::SharedState;
+use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

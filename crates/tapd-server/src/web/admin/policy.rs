@@ -15,10 +15,10 @@ use tapd_core::{
 
 use crate::service::groups;
 use crate::service::policy::{self, TAP_CONFIG_ID};
+use crate::state::{AppState, SharedState};
 use crate::web::render::{error_page, render};
 use crate::web::session::Visitor;
 use crate::web::view::Nav;
-use crate::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
     Router::new().route("/admin/policy", get(policy_page).post(save_policy))

@@ -10,10 +10,10 @@ use tapd_core::{Action, DomainError, Role};
 
 use crate::service::roles::{self, NewAssignment};
 use crate::service::{ServiceError, users};
+use crate::state::{AppState, SharedState};
 use crate::web::render::{error_page, render};
 use crate::web::session::Visitor;
 use crate::web::view::Nav;
-use crate::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()

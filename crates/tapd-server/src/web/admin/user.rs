@@ -17,12 +17,12 @@ use time::OffsetDateTime;
 
 use crate::service::passes::{self, IssueInput, IssuedPass, Subject};
 use crate::service::{methods, roles, users};
+use crate::state::{AppState, SharedState};
 use crate::web::cookies::{cookie, set_cookie_at};
 use crate::web::render::{error_page, render};
 use crate::web::security_info::{DeleteForm, delete_method};
 use crate::web::session::Visitor;
 use crate::web::view::{MethodView, Nav, method_views, page_time, validity};
-use crate::{AppState, SharedState};
 
 /// The cookie that carries a just-issued pass to the page that shows it.
 const ISSUED_COOKIE: &str = "tapd_issued";

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use tapd_core::Action;
 
 use crate::service::users::{self, NewUser, PasswordProfile, UserQuery};
+use crate::state::{AppState, SharedState};
 use crate::web::render::{error_page, render};
 use crate::web::session::Visitor;
 use crate::web::view::Nav;
-use crate::{AppState, SharedState};
 
 pub fn routes() -> Router<SharedState> {
     Router::new().route("/admin/users", get(users_page).post(create_user))
