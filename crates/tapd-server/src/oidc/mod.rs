@@ -2,7 +2,7 @@
 //! and keys here; the token endpoint, revocation, introspection and userinfo in `token`. Each
 //! parses the protocol's request, calls the service, and answers in the protocol's shape
 //! (errors per RFC 6749 §5.2, mapped in `error`). The browser-facing authorization and logout
-//! endpoints are pages, in `web::authorize`.
+//! endpoints are pages, in `web::oidc`.
 
 mod error;
 mod token;

@@ -8,7 +8,7 @@
 
 pub mod apps;
 pub mod audit;
-pub mod authorize;
+pub mod code_flow;
 pub mod groups;
 pub mod methods;
 pub mod oauth;

@@ -4,9 +4,9 @@
 //! results as the signed-in user; none of them knows a rule.
 
 mod admin;
-mod authorize;
-mod code;
+mod code_flow;
 pub mod cookies;
+mod oidc;
 pub mod render;
 mod security_info;
 pub mod session;
@@ -21,7 +21,7 @@ use axum::routing::get;
 
 use crate::state::SharedState;
 
-pub use code::continue_after_sign_in;
+pub use code_flow::continue_after_sign_in;
 pub use signin::local_path;
 
 pub fn routes() -> Router<SharedState> {
@@ -31,7 +31,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/static/tapd.js", get(js))
         .route("/favicon.ico", get(favicon))
         .merge(signin::routes())
-        .merge(authorize::routes())
+        .merge(oidc::routes())
         .merge(security_info::routes())
         .merge(admin::routes())
 }

@@ -18,7 +18,7 @@ use super::render::{
 };
 use super::session::{ENDED_BY_PASS, end_session, open_session};
 use crate::service::Initiator;
-use crate::service::authorize::{self, AuthorizeRequest, origin_of};
+use crate::service::code_flow::{self, AuthorizeRequest, origin_of};
 use crate::service::signin::{self, Credential, Method};
 use crate::state::{AppState, SharedState};
 
@@ -75,7 +75,7 @@ async fn request_of(state: &AppState, authz: &str) -> Option<AuthorizeRequest> {
     if authz.is_empty() {
         return None;
     }
-    authorize::check(&state.svc, authz).await.ok()?.ok()
+    code_flow::check(&state.svc, authz).await.ok()?.ok()
 }
 
 /// Renders a sign-in step.
@@ -266,7 +266,7 @@ async fn finish_signin(
     let next = if form.authz.is_empty() {
         Redirect::to(local_path(&form.next).unwrap_or("/mysecurityinfo")).into_response()
     } else {
-        super::code::continue_after_sign_in(state, &ctx, &form.authz, &session).await
+        super::code_flow::continue_after_sign_in(state, &ctx, &form.authz, &session).await
     };
     with_cookie(next, Some(cookie))
 }

@@ -10,12 +10,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-use super::code::{back_to_app, issue_code, refusal_response, refused_page};
+use super::code_flow::{back_to_app, issue_code, refusal_response, refused_page};
 use super::render::{Message, internal_page, message_page};
 use super::session::{current_session, end_session};
 use super::signin::{Step, signin_step};
 use crate::service::Initiator;
-use crate::service::authorize::{self, with_params};
+use crate::service::code_flow::{self, with_params};
 use crate::service::oauth;
 use crate::state::{AppState, SharedState};
 
@@ -50,7 +50,7 @@ async fn authorize(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let req = match authorize::check(&state.svc, &query).await {
+    let req = match code_flow::check(&state.svc, &query).await {
         Ok(Ok(r)) => r,
         Ok(Err(refusal)) => return refusal_response(&state, refusal),
         Err(_) => return internal_page(&state),

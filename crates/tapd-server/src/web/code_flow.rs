@@ -8,7 +8,7 @@ use tapd_store::WebSession;
 
 use super::render::{error_message, internal_page};
 use crate::service::Ctx;
-use crate::service::authorize::{self, AuthorizeRequest, Refusal, with_params};
+use crate::service::code_flow::{self, AuthorizeRequest, Refusal, with_params};
 use crate::service::oauth::{self, CodeRequest};
 use crate::state::AppState;
 
@@ -85,7 +85,7 @@ pub async fn continue_after_sign_in(
     authz: &str,
     session: &WebSession,
 ) -> Response {
-    match authorize::check(&state.svc, authz).await {
+    match code_flow::check(&state.svc, authz).await {
         Ok(Ok(req)) => issue_code(state, ctx, &req, session).await,
         Ok(Err(refusal)) => refusal_response(state, refusal),
         Err(_) => internal_page(state),
