@@ -4,6 +4,10 @@
 // tunes the policy, creates Alice and issues her a one-time pass in the admin center; Alice signs
 // in with it, adds a passkey, signs out, signs in with the passkey (username-less), and deletes
 // her pass; reusing the pass, an expired pass and a not-yet-valid pass get their messages.
+// Then: a new pass is shown once after a redirect (a reload neither shows it again nor issues
+// another), a pass-only user is offered the pass first, deleting the pass a session was opened
+// with signs it out and the sign-in page says why, the policy page words its refusals with its
+// labels, and no page logs a console error or fails to load a subresource.
 // A screenshot of each page goes to artifacts/browser/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -32,6 +36,33 @@ async function step(name, fn) {
   }
 }
 
+/** What went wrong in any tab, across the whole suite: console errors, uncaught exceptions,
+ * subresources (styles, scripts, the icon, fetches) that failed or answered an error. A page
+ * answering an error on purpose (a wrong pass is a 401 document) is not counted, nor the console
+ * line Chromium logs for it. */
+const problems = [];
+const refusedPages = new Set(); // documents answered with an error status
+const consoleErrors = [];
+function watch(page) {
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push({ page: page.url(), at: m.location().url, text: m.text() });
+  });
+  page.on('pageerror', (e) => problems.push(`uncaught on ${page.url()}: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() < 400) return;
+    if (r.request().resourceType() === 'document') refusedPages.add(r.url());
+    else problems.push(`${r.request().method()} ${r.url()} answered ${r.status()}`);
+  });
+  // A request the browser cancels because the page moved on (net::ERR_ABORTED) is not a failure.
+  page.on('requestfailed', (r) => {
+    const why = r.failure()?.errorText ?? '';
+    if (!why.includes('ERR_ABORTED')) problems.push(`${r.method()} ${r.url()} failed: ${why}`);
+  });
+}
+const consoleProblems = () => consoleErrors
+  .filter((e) => !(e.text.startsWith('Failed to load resource') && refusedPages.has(e.at)))
+  .map((e) => `console error on ${e.page}: ${e.text}${e.at ? ` (${e.at})` : ''}`);
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
@@ -42,6 +73,7 @@ async function person(viewport = { width: 1280, height: 860 }) {
   const context = await browser.newContext({ viewport, baseURL: base });
   context.setDefaultTimeout(10000);
   const page = await context.newPage();
+  watch(page);
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -88,6 +120,8 @@ async function signOut(page) {
 
 const admin = await person();
 let alicePass;
+let carol;
+let carolPass;
 
 await step('the bootstrap admin signs in with the printed pass', async () => {
   const { page } = admin;
@@ -118,6 +152,19 @@ await step('the admin tunes the policy: a wrong range is refused, then saved', a
   await page.fill('#max', '600');
   await page.click('#policy-form button[type=submit]');
   assert.match(await page.textContent('#policy-saved'), /saved/);
+});
+
+await step('the policy page words its limits and refusals with its own labels', async () => {
+  const { page } = admin;
+  await page.click('nav a:has-text("TAP policy")');
+  assert.match(await page.textContent('#policy-form .hint'), /\b10 to 43,200 minutes\b/);
+  await page.fill('#min', '5');
+  await page.click('#policy-form button[type=submit]');
+  assert.equal((await page.textContent('#policy-error')).trim(), 'Minimum lifetime must be between 10 and 43,200 minutes.');
+  assert.equal(await page.inputValue('#min'), '5', 'the form keeps what was sent');
+  await shot(page, 'admin-policy-refused');
+  await page.click('nav a:has-text("TAP policy")');
+  assert.equal(await page.inputValue('#min'), '30', 'nothing was saved');
 });
 
 await step('the admin creates Alice and issues her a one-time pass, shown once', async () => {
@@ -209,6 +256,116 @@ db.commit()`, env('TAPD_DB')]);
   await bob.context.close();
 });
 
+await step('a new pass: the POST answers with a redirect to the user page, which shows it once; a reload shows nothing and issues nothing', async () => {
+  const { page } = admin;
+  const dialogs = [];
+  const onDialog = (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  };
+  page.on('dialog', onDialog);
+  try {
+    await page.click('nav a:has-text("Users")');
+    await page.fill('#upn', 'carol@tapd.local');
+    await page.fill('#name', 'Carol');
+    await page.click('#new-user button[type=submit]');
+    await page.waitForSelector('#add-tap');
+    const userPath = new URL(page.url()).pathname;
+    assert.match(userPath, /^\/admin\/users\/[^/]+$/);
+    await page.uncheck('#tap-once'); // multi-use: she signs in with it twice below
+    await page.fill('#lifetime', '120');
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `${userPath}/tap`),
+      page.click('#add-tap button[type=submit]'),
+    ]);
+    assert.equal(answer.status(), 303, 'POST/redirect/GET');
+    assert.equal(answer.headers().location, `${userPath}?issued=1#issued`);
+    await page.waitForURL((u) => u.pathname === userPath && u.search === '?issued=1' && u.hash === '#issued');
+    carolPass = (await page.textContent('#issued-pass')).trim();
+    assert.ok(carolPass.length >= 8, 'a pass');
+    assert.ok(await page.isVisible('#issued'), 'shown');
+    const passId = await page.inputValue('#methods tr[data-kind=tap] input[name=id]');
+    const detail = await page.textContent('#methods tr[data-kind=tap] td:nth-child(2)');
+    await shot(page, 'admin-user-pass-redirected');
+
+    const reloaded = await page.reload();
+    assert.equal(reloaded.request().method(), 'GET', 'the reload is a GET');
+    assert.equal(reloaded.status(), 200);
+    assert.equal(await page.locator('#issued-pass').count(), 0, 'the pass is not shown again');
+    assert.match(await page.textContent('main .notice[role=status]'), /shown once/);
+    assert.equal(await page.locator('#methods tr[data-kind=tap]').count(), 1);
+    assert.equal(await page.inputValue('#methods tr[data-kind=tap] input[name=id]'), passId, 'the same pass');
+    assert.equal(await page.textContent('#methods tr[data-kind=tap] td:nth-child(2)'), detail, 'the same validity');
+    await shot(page, 'admin-user-pass-reloaded');
+    assert.deepEqual(dialogs, [], 'no prompt to resubmit a form');
+  } finally {
+    page.off('dialog', onDialog);
+  }
+  // The code read before the reload still signs her in: no other pass replaced it.
+  carol = await person();
+  await signInWithPass(carol.page, 'carol@tapd.local', carolPass);
+  assert.match(carol.page.url(), /\/mysecurityinfo$/);
+});
+
+await step('a user with no password and a usable pass is offered the pass first; an unknown user, a password', async () => {
+  const { page } = carol;
+  await signOut(page);
+  await page.fill('#username', 'carol@tapd.local');
+  await page.click('button:has-text("Next")');
+  await page.waitForSelector('#tap-form #code');
+  assert.ok(await page.isVisible('#tap-form #code'), 'the pass field is shown');
+  await page.waitForFunction(() => document.activeElement?.id === 'code', null, { timeout: 3000 });
+  assert.equal(await page.locator('#password-form').count(), 0, 'no password form');
+  assert.equal(await page.locator('input[type=password][name=password]').count(), 0, 'no password field');
+  await shot(page, 'signin-pass-first');
+
+  const domain = env('ADMIN_UPN').split('@')[1];
+  await page.click('a:has-text("Use another account")');
+  await page.fill('#username', `nobody@${domain}`);
+  await page.click('button:has-text("Next")');
+  await page.waitForSelector('#password-form');
+  assert.ok(await page.isVisible('#password-form #password'), 'the password form is shown');
+  assert.ok(!(await page.isVisible('#tap-form')), 'the pass form is folded away');
+  await page.click('summary:has-text("Use a Temporary Access Pass")');
+  assert.ok(await page.isVisible('#tap-form #code'), 'and behind the disclosure');
+  await shot(page, 'signin-unknown-user');
+  await carol.context.close();
+});
+
+await step('deleting the pass she signed in with signs Alice out, and the sign-in page says why', async () => {
+  const { page } = admin;
+  await page.click('nav a:has-text("Users")');
+  await page.click('#users a:has-text("Alice Example")');
+  await page.check('#tap-once');
+  await page.fill('#lifetime', '60');
+  await page.click('#add-tap button[type=submit]');
+  const code = (await page.textContent('#issued-pass')).trim();
+
+  await alice.presence(false);
+  await signOut(alice.page);
+  await signInWithPass(alice.page, 'alice@tapd.local', code);
+  assert.match(alice.page.url(), /\/mysecurityinfo$/);
+  await alice.page.click('#methods tr[data-kind=tap] button:has-text("Delete")');
+  await alice.page.waitForURL((u) => u.pathname === '/signin' && u.searchParams.get('ended') === 'pass');
+  assert.equal(
+    (await alice.page.textContent('#signin-notice')).trim(),
+    'Your Temporary Access Pass was deleted, so you were signed out. Sign in with your passkey.',
+  );
+  await shot(alice.page, 'signin-pass-deleted');
+  // The session is over: her page sends her to sign in.
+  await alice.page.goto('/mysecurityinfo');
+  assert.equal(new URL(alice.page.url()).pathname, '/signin');
+  assert.equal(await alice.page.locator('nav button:has-text("Sign out")').count(), 0);
+  // And her passkey still signs her in.
+  await alice.page.fill('#username', 'alice@tapd.local');
+  await alice.page.click('button:has-text("Next")');
+  await alice.page.waitForSelector('.who');
+  await alice.presence(true);
+  await alice.page.goto('/signin');
+  await alice.page.waitForURL('**/mysecurityinfo');
+  assert.equal(await alice.page.locator('#methods tr[data-kind=tap]').count(), 0);
+});
+
 await step('in a browser without autofill for passkeys, the "Sign in with a passkey" button', async () => {
   await admin.page.addInitScript(() => {
     PublicKeyCredential.isConditionalMediationAvailable = async () => false;
@@ -216,6 +373,15 @@ await step('in a browser without autofill for passkeys, the "Sign in with a pass
   await signOut(admin.page);
   await admin.page.click('#passkey-signin');
   await admin.page.waitForURL('**/mysecurityinfo');
+});
+
+await step('the icon is served, and no page logged a console error or failed to load a subresource', async () => {
+  const icon = await admin.context.request.get('/favicon.ico');
+  assert.equal(icon.status(), 200);
+  assert.match(icon.headers()['content-type'] ?? '', /^image\//);
+  assert.ok((await icon.body()).length > 0, 'an icon');
+  assert.ok(refusedPages.size > 0, 'the refusals on purpose were seen (and not counted)');
+  assert.deepEqual([...problems, ...consoleProblems()], []);
 });
 
 await browser.close();
