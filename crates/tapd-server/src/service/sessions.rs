@@ -271,6 +271,14 @@ pub async fn open_web_session(
     Ok((session, token))
 }
 
+/// Signs a browser out: its session (by the cookie's token) ends.
+pub async fn end_web_session(svc: &Services, token: &str) -> ServiceResult<()> {
+    Ok(svc
+        .store
+        .end_web_session(&svc.keys.token_hash(token))
+        .await?)
+}
+
 /// Why a browser session is over, when it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionEnd {

@@ -3,13 +3,14 @@
 
 use askama::Template;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::render::{error_page, render};
-use super::session::{ENDED_BY_PASS, Visitor};
+use super::session::{ENDED_BY_PASS, Visitor, end_session};
 use super::view::{MethodView, Nav, method_views, page_time};
 use crate::service::passes::{self, Subject};
 use crate::service::{ServiceResult, methods};
@@ -91,6 +92,7 @@ pub async fn delete_method(
 async fn delete_own_method(
     State(state): State<SharedState>,
     v: Visitor,
+    headers: HeaderMap,
     Form(form): Form<DeleteForm>,
 ) -> Response {
     if let Some(refused) = v.refuses(&state, &form.csrf) {
@@ -102,7 +104,8 @@ async fn delete_own_method(
         // Deleting the pass this session was opened with ends the session; the sign-in page
         // says so.
         Some(Ok(())) if ends_session => {
-            Redirect::to(&format!("/signin?ended={ENDED_BY_PASS}")).into_response()
+            let to = Redirect::to(&format!("/signin?ended={ENDED_BY_PASS}")).into_response();
+            end_session(&state, &headers, to).await
         }
         Some(Ok(())) => render_page(&state, v, Some("Removed.".into()), None).await,
         Some(Err(e)) => render_page(&state, v, None, Some(e.public_message())).await,

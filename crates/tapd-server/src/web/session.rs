@@ -46,11 +46,7 @@ pub async fn open_session(
 /// Ends the browser's session (row and cookie), then answers `next`.
 pub async fn end_session(state: &AppState, headers: &HeaderMap, next: Response) -> Response {
     if let Some(token) = cookie(headers, SESSION_COOKIE)
-        && let Err(e) = state
-            .svc
-            .store
-            .end_web_session(&state.svc.keys.token_hash(token))
-            .await
+        && let Err(e) = sessions::end_web_session(&state.svc, token).await
     {
         tracing::error!(error = %e, "could not end a session");
         return internal_page(state);

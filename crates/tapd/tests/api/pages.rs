@@ -97,6 +97,10 @@ async fn an_admin_issues_a_pass_in_the_admin_center_and_the_user_uses_it_once() 
         )
         .await;
     assert_eq!(deleted.location.as_deref(), Some("/signin?ended=pass"));
+    assert!(
+        !alice.cookies.contains_key("tapd_session"),
+        "the ended session's cookie is cleared"
+    );
     let why = alice.get("/signin?ended=pass").await;
     assert!(
         why.body
@@ -257,4 +261,63 @@ async fn each_role_sees_only_what_it_may_do() {
         redirected.location.as_deref(),
         Some("/signin?next=%2Fadmin%2Fusers")
     );
+}
+
+#[tokio::test]
+async fn the_sign_in_page_offers_a_pass_first_and_never_a_password_a_user_does_not_have() {
+    let app = TestApp::spawn().await;
+    let carol = TestApp::upn("carol");
+    let new = tapd_client::NewUser::new(&carol, "Carol");
+    app.admin
+        .create_user(&new)
+        .await
+        .expect("a user without a password");
+    app.issue(&carol, json!({})).await;
+    let methods_for = |upn: String| {
+        let base = app.base.clone();
+        async move {
+            let mut b = Browser::new(&base);
+            let page = b.get("/signin").await;
+            let csrf = page.input("csrf");
+            b.post("/signin", &[("csrf", &csrf), ("username", &upn)])
+                .await
+                .body
+        }
+    };
+    // No password and a usable pass: the pass, and no password field.
+    let page = methods_for(carol.clone()).await;
+    assert!(page.contains("id=\"tap-form\""), "{page}");
+    assert!(!page.contains("id=\"password-form\""), "{page}");
+    // Someone unknown looks like a password-only user (SPEC §6.1).
+    let page = methods_for("nobody@tapd.test".into()).await;
+    assert!(page.contains("id=\"password-form\""), "{page}");
+    assert!(page.contains("Use a Temporary Access Pass"), "{page}");
+    // A password and a usable pass: the pass first, the password behind a disclosure.
+    let dave = app.create_user("dave").await;
+    app.issue(&dave.upn, json!({})).await;
+    let page = methods_for(dave.upn.clone()).await;
+    let (tap, password) = (
+        page.find("id=\"tap-form\""),
+        page.find("id=\"password-form\""),
+    );
+    assert!(
+        tap.is_some() && password.is_some() && tap < password,
+        "{page}"
+    );
+    assert!(page.contains("Use your password instead"), "{page}");
+}
+
+#[tokio::test]
+async fn the_favicon_is_served() {
+    let app = TestApp::spawn().await;
+    let response = reqwest::get(format!("{}/favicon.ico", app.base))
+        .await
+        .expect("favicon");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().expect("ascii"),
+        "image/x-icon"
+    );
+    let bytes = response.bytes().await.expect("body");
+    assert_eq!(&bytes[..4], &[0, 0, 1, 0], "an ICO file");
 }
