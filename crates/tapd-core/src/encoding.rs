@@ -18,13 +18,33 @@ pub fn format_time(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// Parses an RFC 3339 date with any offset and fractions; `field` names it in the refusal.
+/// The earliest instant tapd accepts from input (seconds since the Unix epoch): 1970-01-01Z.
+pub const EARLIEST_INSTANT: i64 = 0;
+/// The latest instant tapd accepts from input: 8999-12-31T23:59:59Z. Far enough from the end
+/// of what dates can hold (year 9999) that adding any lifetime tapd knows (a pass's 30 days, a
+/// secret's two years) can't overflow.
+pub const LATEST_INSTANT: i64 = 221_845_391_999;
+
+/// Checks that an instant from input lies in the range tapd supports, and answers it in UTC.
+pub fn check_instant(field: &str, t: OffsetDateTime) -> Result<OffsetDateTime, DomainError> {
+    if (EARLIEST_INSTANT..=LATEST_INSTANT).contains(&t.unix_timestamp()) {
+        Ok(t.to_offset(time::UtcOffset::UTC))
+    } else {
+        Err(DomainError::BadRequest(format!(
+            "Invalid value for {field}: dates must lie between 1970-01-01T00:00:00Z and 8999-12-31T23:59:59Z."
+        )))
+    }
+}
+
+/// Parses an RFC 3339 date with any offset and fractions, within the supported range (see
+/// [`check_instant`]); `field` names it in the refusal.
 pub fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, DomainError> {
-    OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+    let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
         DomainError::BadRequest(format!(
             "Invalid value for {field}: '{s}' is not an RFC 3339 date-time (e.g. 2026-05-23T06:00:00Z)."
         ))
-    })
+    })?;
+    check_instant(field, t)
 }
 
 /// Percent-encodes `s` for a path segment or a query value: everything but RFC 3986's
@@ -51,6 +71,30 @@ mod tests {
         let t = parse_time("startDateTime", "2026-06-01T14:30:00.1234567+02:00").unwrap();
         assert_eq!(format_time(t), "2026-06-01T12:30:00.123456Z");
         assert!(parse_time("startDateTime", "tomorrow").is_err());
+    }
+
+    #[test]
+    fn instants_outside_the_supported_range_are_refused_not_panicked_on() {
+        for s in [
+            "9999-12-31T23:59:59-23:59",
+            "9999-12-31T22:00:00Z",
+            "9000-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "0000-01-01T00:00:00+23:59",
+        ] {
+            let refused = parse_time("startDateTime", s).unwrap_err();
+            assert!(refused.message().contains("between 1970"), "{s}: {refused}");
+        }
+        let last = parse_time("startDateTime", "8999-12-31T23:59:59Z").unwrap();
+        assert_eq!(last.unix_timestamp(), LATEST_INSTANT);
+        assert_eq!(
+            parse_time("startDateTime", "1970-01-01T00:00:00Z")
+                .unwrap()
+                .unix_timestamp(),
+            EARLIEST_INSTANT
+        );
+        // The latest start plus the longest lifetime and a secret's two years still fits.
+        assert!(last.checked_add(time::Duration::days(731)).is_some());
     }
 
     #[test]

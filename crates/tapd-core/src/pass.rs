@@ -184,8 +184,12 @@ pub fn plan_issue(
             ISSUE_ONE_TIME_FORCED_MESSAGE.to_owned(),
         ));
     }
+    let start = match req.start {
+        Some(start) => crate::check_instant("startDateTime", start)?,
+        None => now.to_offset(UtcOffset::UTC),
+    };
     Ok(IssuePlan {
-        start: req.start.unwrap_or(now).to_offset(UtcOffset::UTC),
+        start,
         lifetime_minutes,
         is_usable_once: policy.is_usable_once || req.is_usable_once.unwrap_or(false),
         length: policy.default_length as usize,
@@ -284,6 +288,25 @@ mod tests {
             assert_eq!(
                 reason.is_usable(),
                 reason == UsabilityReason::EnabledByPolicy
+            );
+        }
+    }
+
+    #[test]
+    fn a_start_outside_the_supported_range_is_refused() {
+        for start in [
+            datetime!(9999-12-31 23:59:59 -23:59),
+            datetime!(9999-12-31 22:00 UTC),
+            datetime!(1969-12-31 23:59 UTC),
+        ] {
+            let req = IssueRequest {
+                start: Some(start),
+                ..IssueRequest::default()
+            };
+            let refused = plan_issue(&TapPolicy::default(), &req, false, START).unwrap_err();
+            assert!(
+                refused.message().contains("between 1970"),
+                "{start}: {refused}"
             );
         }
     }

@@ -4,6 +4,7 @@
 //! shares, `keys` the server's secrets. `App::build` binds (port 0 in tests) and is used the
 //! same way by `tapd serve` and by the integration tests.
 
+pub mod answers;
 pub mod api;
 pub mod graph;
 pub mod http;
@@ -163,9 +164,13 @@ pub fn router(state: SharedState) -> Router {
         .merge(passkeys::routes())
         .merge(oidc::routes())
         .merge(web::routes())
-        .fallback(middleware::not_found)
-        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .fallback(answers::not_found)
+        .method_not_allowed_fallback(answers::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            answers::shape,
+        ))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)
 }

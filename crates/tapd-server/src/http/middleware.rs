@@ -8,26 +8,10 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::{ApiError, REQUEST_ID};
+use super::error::{ApiError, REQUEST_ID, current_request_id};
 
 /// How long a request may take before it is answered 503 (a transient error clients retry).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-pub async fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "itemNotFound",
-        "The requested resource does not exist.",
-    )
-}
-
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "badRequest",
-        "The HTTP method is not allowed on this resource.",
-    )
-}
 
 /// The client's `client-request-id` when it is a sane one (as Graph does), else a new one.
 fn request_id_of(req: &Request) -> String {
@@ -46,10 +30,17 @@ pub async fn request_id(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let started = std::time::Instant::now();
+    // The handler runs in its own task so that a panic, should one ever happen, is answered
+    // like any internal error (a 500 in the envelope) instead of dropping the connection.
+    let handler = tokio::spawn(REQUEST_ID.scope(id.clone(), next.run(req)));
     let mut response = REQUEST_ID
         .scope(id.clone(), async {
-            match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
-                Ok(response) => response,
+            match tokio::time::timeout(REQUEST_TIMEOUT, handler).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(e)) => {
+                    tracing::error!(request_id = %current_request_id(), error = %e, "handler panicked");
+                    ApiError::internal().into_response()
+                }
                 Err(_) => ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "generalException",

@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 use tapd_core::{
-    Action, DomainError, MAX_REDIRECT_URIS, Permission, Platform, validate_redirect_uri,
+    Action, DomainError, MAX_REDIRECT_URIS, Permission, Platform, check_instant,
+    validate_redirect_uri,
 };
 use tapd_store::{AppRecord, AppSecret, AuditRecord};
 use time::OffsetDateTime;
@@ -271,10 +272,13 @@ pub async fn add_secret(
 ) -> ServiceResult<(String, AppSecret)> {
     ctx.authorize(Action::WriteApplications)?;
     let app = find(svc, id).await?;
-    let start = req.start.unwrap_or(ctx.now);
+    let start = match req.start {
+        Some(start) => check_instant("startDateTime", start)?,
+        None => ctx.now,
+    };
     let end = match req.end {
-        Some(end) => end,
-        None => start + SECRET_LIFETIME,
+        Some(end) => check_instant("endDateTime", end)?,
+        None => start.saturating_add(SECRET_LIFETIME),
     };
     if end <= start {
         return Err(ServiceError::bad_request(
@@ -352,7 +356,7 @@ pub async fn register(svc: &Services, ctx: &Ctx, spec: &AppSpec) -> ServiceResul
             new_secret(
                 Some("tapd app create".into()),
                 ctx.now,
-                ctx.now + SECRET_LIFETIME,
+                ctx.now.saturating_add(SECRET_LIFETIME),
             )
             .await?,
         )
