@@ -103,10 +103,7 @@ impl App {
                 access_token_ttl: config.access_token_ttl,
                 refresh_token_ttl: config.refresh_token_ttl,
             },
-            svc: Services {
-                store,
-                keys: config.keys,
-            },
+            svc: Services::new(store, config.keys),
             clock: config.clock,
             passkeys,
             tenant,

@@ -270,7 +270,7 @@ async fn open(flags: &Overrides) -> anyhow::Result<(Settings, Store, Keys)> {
 /// The store and keys, for the commands that work on the database directly.
 async fn open_services(flags: &Overrides) -> anyhow::Result<Services> {
     let (_, store, keys) = open(flags).await?;
-    Ok(Services { store, keys })
+    Ok(Services::new(store, keys))
 }
 
 fn init_logging(format: &str) {
@@ -287,8 +287,8 @@ fn init_logging(format: &str) {
 }
 
 /// On an empty database, the directory and its first administrator, whose pass is printed once.
-async fn first_start(svc: Services, domain: &str) -> anyhow::Result<Services> {
-    if let Some(first) = operator::bootstrap(&svc, domain, OffsetDateTime::now_utc()).await? {
+async fn first_start(svc: &Services, domain: &str) -> anyhow::Result<()> {
+    if let Some(first) = operator::bootstrap(svc, domain, OffsetDateTime::now_utc()).await? {
         // Printed once, on stdout only: never logged.
         println!("tapd: created the directory {domain}.");
         println!("First administrator: {}", first.upn);
@@ -298,13 +298,17 @@ async fn first_start(svc: Services, domain: &str) -> anyhow::Result<Services> {
             format_time(first.expires_at)
         );
     }
-    Ok(svc)
+    Ok(())
 }
 
 async fn serve(flags: Overrides) -> anyhow::Result<()> {
     let (settings, store, keys) = open(&flags).await?;
     init_logging(&settings.log_format);
-    let Services { store, keys } = first_start(Services { store, keys }, &settings.domain).await?;
+    first_start(
+        &Services::new(store.clone(), keys.clone()),
+        &settings.domain,
+    )
+    .await?;
     let mut config = Config::new(settings.listen, keys);
     // On the loopback, browsers reach tapd as `localhost`: passkeys need a host name, not an IP.
     config.public_url = settings.public_url.clone().or_else(|| {

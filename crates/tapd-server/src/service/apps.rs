@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{Ctx, ServiceError, ServiceResult, Services, blocking, parse_id};
+use super::{Ctx, ServiceError, ServiceResult, Services, parse_id};
 use crate::keys::new_opaque_token;
 
 /// How long a client secret is valid by default: two years, as Entra's longest recommended.
@@ -243,6 +243,7 @@ pub fn validate_redirect_uris(
 
 /// A new client secret and what the store keeps of it (argon2 hash, off the async threads).
 async fn new_secret(
+    svc: &Services,
     display_name: Option<String>,
     start: OffsetDateTime,
     end: OffsetDateTime,
@@ -250,7 +251,8 @@ async fn new_secret(
     let secret = new_opaque_token();
     let hash = {
         let secret = secret.clone();
-        blocking(move || crate::keys::hash_password(&secret)).await?
+        svc.hash(move || crate::keys::hash_password(&secret))
+            .await?
     };
     let stored = AppSecret {
         key_id: Uuid::new_v4(),
@@ -292,7 +294,7 @@ pub async fn add_secret(
             "Invalid value for property 'displayName': at most 256 printable characters.",
         ));
     }
-    let (secret, stored) = new_secret(req.display_name, start, end).await?;
+    let (secret, stored) = new_secret(svc, req.display_name, start, end).await?;
     let activity = "Update application – Certificates and secrets management";
     let record = app_change(
         ctx,
@@ -354,6 +356,7 @@ pub async fn register(svc: &Services, ctx: &Ctx, spec: &AppSpec) -> ServiceResul
     } else {
         Some(
             new_secret(
+                svc,
                 Some("tapd app create".into()),
                 ctx.now,
                 ctx.now.saturating_add(SECRET_LIFETIME),

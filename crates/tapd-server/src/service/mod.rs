@@ -31,10 +31,71 @@ use uuid::Uuid;
 
 use crate::keys::Keys;
 
-/// What every directory operation needs: the store and the server's keys.
+/// What every directory operation needs: the store, the server's keys, and the gate in front
+/// of password hashing.
 pub struct Services {
     pub store: Store,
     pub keys: Keys,
+    hashing: HashGate,
+}
+
+impl Services {
+    pub fn new(store: Store, keys: Keys) -> Services {
+        Services {
+            store,
+            keys,
+            hashing: HashGate::sized_to_cores(),
+        }
+    }
+
+    /// Runs password (argon2) work on a blocking thread, at most one per core at a time, so
+    /// that a flood of password or client-secret attempts bounds its memory (each hash takes
+    /// 19 MiB) and leaves the other requests their CPU. Beyond [`HASH_QUEUE`] waiting, the
+    /// attempt is refused as too many requests rather than queued without end.
+    pub async fn hash<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> ServiceResult<T> {
+        let _permit = self.hashing.enter().await?;
+        blocking(f).await
+    }
+}
+
+/// How many password checks may wait for a core before more are refused.
+pub const HASH_QUEUE: usize = 256;
+
+/// A semaphore sized to the cores, with a bounded queue in front.
+struct HashGate {
+    running: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl HashGate {
+    fn sized_to_cores() -> HashGate {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        HashGate {
+            running: tokio::sync::Semaphore::new(cores),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    async fn enter(&self) -> ServiceResult<tokio::sync::SemaphorePermit<'_>> {
+        use std::sync::atomic::Ordering;
+        /// Counts one waiter until dropped: also when the request is abandoned while waiting.
+        struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let waiting = Waiting(&self.waiting);
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= HASH_QUEUE {
+            return Err(ServiceError::TooManyRequests);
+        }
+        let permit = self.running.acquire().await;
+        drop(waiting);
+        permit.map_err(ServiceError::internal)
+    }
 }
 
 /// Who asks for an operation.
@@ -232,4 +293,41 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(ServiceError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    fn gate(cores: usize) -> HashGate {
+        HashGate {
+            running: tokio::sync::Semaphore::new(cores),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_at_most_one_per_core_and_refuses_a_queue_beyond_its_bound() {
+        let gate = gate(2);
+        let first = gate.enter().await.expect("a core is free");
+        let _second = gate.enter().await.expect("a core is free");
+        // A third waits for a core: it is not admitted while both are busy.
+        let third = tokio::time::timeout(std::time::Duration::ZERO, gate.enter()).await;
+        assert!(third.is_err(), "no third hash while two run");
+        assert_eq!(
+            gate.waiting.load(Ordering::Acquire),
+            0,
+            "a waiter that gave up is not counted"
+        );
+        drop(first);
+        let _third = gate.enter().await.expect("admitted once a core is free");
+        // With the queue full, an attempt is refused at once.
+        gate.waiting.store(HASH_QUEUE, Ordering::Release);
+        assert!(matches!(
+            gate.enter().await,
+            Err(ServiceError::TooManyRequests)
+        ));
+        assert_eq!(gate.waiting.load(Ordering::Acquire), HASH_QUEUE);
+    }
 }

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::sessions::{Issue, Sessions, Tokens, new_family};
-use super::{Ctx, ServiceError, ServiceResult, Services, blocking};
+use super::{Ctx, ServiceError, ServiceResult, Services};
 use crate::keys::{Claims, new_opaque_token};
 
 /// How long an authorization code may wait to be redeemed.
@@ -108,7 +108,7 @@ pub async fn authenticate_client(
         .filter(|s| s.start_at <= ctx.now && ctx.now < s.end_at)
         .map(|s| s.secret_hash.clone())
         .collect();
-    let ok = blocking(move || secret_matches(&secret, &hashes)).await?;
+    let ok = svc.hash(move || secret_matches(&secret, &hashes)).await?;
     match app {
         Some(app) if ok => Ok(Client {
             app,

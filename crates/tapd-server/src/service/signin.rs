@@ -4,14 +4,14 @@
 
 use std::net::IpAddr;
 
-use tapd_core::{MAX_FAILED_ATTEMPTS, TapPass, UsabilityReason};
+use tapd_core::{TapPass, UsabilityReason};
 use tapd_store::{Grant, SignInView, UserRecord};
 use time::OffsetDateTime;
 
 use super::audit;
 use super::passes::usability;
 use super::ratelimit::RateLimiter;
-use super::{Ctx, ServiceError, ServiceResult, Services, blocking};
+use super::{Ctx, ServiceError, ServiceResult, Services};
 
 /// The generic refusal for an unknown user, a user without a pass, or a wrong code: it must
 /// not tell these apart.
@@ -186,6 +186,8 @@ async fn verify_tap(
 }
 
 /// A wrong code: audited, and counted against a usable pass, which locks after ten in a row.
+/// The answer is the same whatever happened, also on the tenth: only someone presenting the
+/// right code learns that a pass is locked (as for an expired one).
 async fn wrong_code(
     svc: &Services,
     ctx: &Ctx,
@@ -195,17 +197,16 @@ async fn wrong_code(
     reason: UsabilityReason,
 ) -> ServiceError {
     let record = audit::sign_in(ctx, username, Some(user), TAP_METHOD, Some("Wrong code"));
-    if !reason.is_usable() {
-        return match svc.store.audit_sign_in_failure(&record).await {
-            Ok(()) => refusal(WRONG_CODE),
-            Err(e) => e.into(),
-        };
-    }
-    match svc.store.record_tap_failure(pass.id, &record).await {
-        Ok(failures) if failures >= MAX_FAILED_ATTEMPTS => {
-            refusal(reason_message(UsabilityReason::Locked))
-        }
-        Ok(_) => refusal(WRONG_CODE),
+    let written = if reason.is_usable() {
+        svc.store
+            .record_tap_failure(pass.id, &record)
+            .await
+            .map(|_| ())
+    } else {
+        svc.store.audit_sign_in_failure(&record).await
+    };
+    match written {
+        Ok(()) => refusal(WRONG_CODE),
         Err(e) => e.into(),
     }
 }
@@ -223,7 +224,9 @@ async fn verify_password(
         .filter(|u| u.account_enabled && !u.is_external);
     // Unknown users are checked against a dummy hash, so timing tells nothing.
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = blocking(move || crate::keys::verify_password(&password, phc.as_deref())).await?;
+    let ok = svc
+        .hash(move || crate::keys::verify_password(&password, phc.as_deref()))
+        .await?;
     match (ok, user) {
         (true, Some(user)) => Ok(Verified {
             user,

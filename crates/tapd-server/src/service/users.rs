@@ -7,7 +7,7 @@ use tapd_store::{UserRecord, UserType};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::{Ctx, ServiceError, ServiceResult, Services, blocking, find_user};
+use super::{Ctx, ServiceError, ServiceResult, Services, find_user};
 
 pub const MAX_NAME_LEN: usize = 256;
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -129,7 +129,7 @@ pub async fn create(svc: &Services, ctx: &Ctx, req: NewUser) -> ServiceResult<Us
         })?,
     };
     let password_hash = match req.password_profile {
-        Some(p) => Some(hash_password(p.password).await?),
+        Some(p) => Some(hash_password(svc, p.password).await?),
         None => None,
     };
     let user = UserRecord {
@@ -163,7 +163,7 @@ pub async fn update(
     let mut user = find_user(svc, id_or_upn).await?;
     apply_changes(ctx, &mut user, &req)?;
     if let Some(p) = req.password_profile {
-        user.password_hash = Some(hash_password(p.password).await?);
+        user.password_hash = Some(hash_password(svc, p.password).await?);
         user.password_set_at = Some(ctx.now);
     }
     let record = user_change(ctx, "Update user", "Update", &user);
@@ -324,9 +324,10 @@ fn check_password(p: &str) -> Result<(), DomainError> {
 }
 
 /// Checks and hashes a new password (argon2, off the async threads).
-async fn hash_password(password: String) -> ServiceResult<String> {
+async fn hash_password(svc: &Services, password: String) -> ServiceResult<String> {
     check_password(&password)?;
-    blocking(move || crate::keys::hash_password(&password)).await
+    svc.hash(move || crate::keys::hash_password(&password))
+        .await
 }
 
 #[cfg(test)]

@@ -86,10 +86,7 @@ impl TestApp {
             .expect("store");
         let keys = Keys::generate();
         let clock = Arc::new(ManualClock::new(t0()));
-        let svc = Services {
-            store: store.clone(),
-            keys: keys.clone(),
-        };
+        let svc = Services::new(store.clone(), keys.clone());
         let first = operator::bootstrap(&svc, DOMAIN, t0())
             .await
             .expect("bootstrap")
@@ -255,10 +252,7 @@ impl TestApp {
 
     /// Registers an application at the database, as `tapd app create` does.
     pub async fn create_app(&self, spec: &apps::AppSpec) -> apps::NewApp {
-        let svc = Services {
-            store: self.store.clone(),
-            keys: self.keys.clone(),
-        };
+        let svc = Services::new(self.store.clone(), self.keys.clone());
         let ctx = operator::context(&svc, t0()).await.expect("directory");
         apps::register(&svc, &ctx, spec).await.expect("create app")
     }

@@ -16,7 +16,7 @@ async fn replicas_starting_together_create_the_directory_once() {
             let (url, keys) = (url.clone(), keys.clone());
             tokio::spawn(async move {
                 let store = Store::connect(&url).await.expect("connect and migrate");
-                let svc = Services { store, keys };
+                let svc = Services::new(store, keys);
                 operator::bootstrap(&svc, "tapd.test", t0())
                     .await
                     .expect("bootstrap")
