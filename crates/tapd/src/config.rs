@@ -101,11 +101,18 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         // Only tapd's own server keys: TAPD_SERVER and TAPD_TOKEN belong to the CLI.
-        figment
+        let settings: Settings = figment
             .merge(Env::prefixed("TAPD_").only(&ENV_KEYS))
             .merge(Serialized::defaults(flags))
             .extract()
-            .map_err(Box::new)
+            .map_err(Box::new)?;
+        if !matches!(settings.log_format.as_str(), "text" | "json") {
+            return Err(Box::new(figment::Error::from(format!(
+                "log_format must be \"text\" or \"json\", not \"{}\"",
+                settings.log_format
+            ))));
+        }
+        Ok(settings)
     }
 
     pub fn database_url(&self) -> String {
@@ -188,6 +195,22 @@ mod tests {
             };
             let err = Settings::load(&flags).expect_err("a typo must fail");
             assert!(err.to_string().contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_log_format_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.create_file("tapd.toml", "log_format = \"yaml\"\n")?;
+            let flags = Overrides {
+                config: Some("tapd.toml".into()),
+                ..Overrides::default()
+            };
+            let err = Settings::load(&flags).expect_err("yaml is not a log format");
+            assert!(err.to_string().contains("log_format"), "{err}");
+            jail.create_file("tapd.toml", "log_format = \"json\"\n")?;
+            assert_eq!(Settings::load(&flags).expect("json").log_format, "json");
             Ok(())
         });
     }

@@ -267,17 +267,50 @@ async fn open(flags: &Overrides) -> anyhow::Result<(Settings, Store, Keys)> {
     Ok((settings, store, keys))
 }
 
-/// The store and keys, for the commands that work on the database directly.
+/// The store and keys, for the commands that work on the database directly. They never create
+/// a database or keys: run from the wrong folder, they say where they looked instead of
+/// starting an empty directory beside the real one.
 async fn open_services(flags: &Overrides) -> anyhow::Result<Services> {
+    let settings = Settings::load(flags)?;
+    check_existing(&settings)?;
     let (_, store, keys) = open(flags).await?;
     Ok(Services::new(store, keys))
+}
+
+/// The SQLite file a database URL names, if it names one.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.into())
+}
+
+fn check_existing(settings: &Settings) -> anyhow::Result<()> {
+    let hint = "run this where `tapd serve` runs, or give its --data-dir or --database-url \
+                (TAPD_DATA_DIR, TAPD_DATABASE_URL)";
+    if let Some(db) = sqlite_file(&settings.database_url())
+        && !db.exists()
+    {
+        anyhow::bail!("no tapd database at {}: {hint}", db.display());
+    }
+    let (hmac, signing) = settings.key_paths();
+    for key in [hmac, signing] {
+        if !key.exists() {
+            anyhow::bail!("no server key at {}: {hint}", key.display());
+        }
+    }
+    Ok(())
 }
 
 fn init_logging(format: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("TAPD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal, never into a log file.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();

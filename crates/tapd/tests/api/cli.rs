@@ -287,3 +287,35 @@ fn check_private(path: &Path) {
         assert_eq!(mode & 0o077, 0, "{} is private", path.display());
     }
 }
+
+#[test]
+fn database_commands_run_from_the_wrong_folder_say_where_they_looked_and_create_nothing() {
+    let dir = std::env::temp_dir().join(format!("tapd-nowhere-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for args in [
+        &["recover", "--upn", "admin@tapd.local"][..],
+        &["keys", "list"][..],
+        &["app", "create", "--name", "x"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tapd"))
+            .args(args)
+            .current_dir(&dir)
+            .env_remove("TAPD_DATA_DIR")
+            .env_remove("TAPD_DATABASE_URL")
+            .env_remove("TAPD_CONFIG")
+            .output()
+            .expect("run tapd");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains("no tapd database at"), "{args:?}: {err}");
+        assert!(
+            err.contains("--data-dir"),
+            "{args:?} says what to do: {err}"
+        );
+        assert!(
+            !dir.join("tapd-data").exists(),
+            "{args:?} left a tapd-data behind"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
