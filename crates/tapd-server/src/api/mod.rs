@@ -9,7 +9,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tapd_core::format_time;
-use tapd_store::{RefreshToken, UserRecord};
+use tapd_store::UserRecord;
+use time::OffsetDateTime;
 
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
@@ -60,21 +61,15 @@ async fn start(
     ))
 }
 
-/// The JSON sign-in API's answer.
-pub(crate) fn session_json(
-    t: &Tokens,
-    refresh: &RefreshToken,
-    user: &UserRecord,
-    amr: &str,
-) -> Value {
-    let refresh_token = t.refresh.as_ref().map(|(token, _)| token.as_str());
+/// The JSON sign-in API's answer: the tokens a session was opened (or refreshed) with.
+pub(crate) fn session_json(t: &Tokens, user: &UserRecord, amr: &str, now: OffsetDateTime) -> Value {
     json!({
         "token_type": "Bearer",
         "access_token": t.access_token,
-        "expires_in": (t.access_expires - refresh.created_at).whole_seconds().max(0),
+        "expires_in": (t.access_expires - now).whole_seconds().max(0),
         "expires_at": format_time(t.access_expires),
-        "refresh_token": refresh_token,
-        "refresh_token_expires_at": format_time(refresh.expires_at),
+        "refresh_token": t.refresh.as_ref().map(|(token, _)| token),
+        "refresh_token_expires_at": t.refresh.as_ref().map(|(_, r)| format_time(r.expires_at)),
         "amr": amr.split_whitespace().collect::<Vec<_>>(),
         "user": {"id": user.id, "userPrincipalName": user.upn, "displayName": user.display_name},
     })
@@ -86,15 +81,15 @@ pub(crate) async fn api_session(
     ctx: &crate::service::Ctx,
     verified: &Verified,
 ) -> ApiResult<Json<Value>> {
-    let (tokens, refresh) = state
+    let tokens = state
         .sessions
         .open_api_session(&state.svc, ctx, verified)
         .await?;
     Ok(Json(session_json(
         &tokens,
-        &refresh,
         &verified.user,
         verified.amr,
+        ctx.now,
     )))
 }
 

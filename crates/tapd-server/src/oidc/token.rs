@@ -221,12 +221,12 @@ async fn refresh(
         scope,
     )
     .await?;
-    match (r.old.client_id, &r.tokens.refresh) {
+    match r.old.client_id {
         // tapd's own sign-in API: the shape the CLI reads.
-        (None, Some((_, stored))) => Ok(crate::api::session_json(
-            &r.tokens, stored, &r.user, &r.old.amr,
+        None => Ok(crate::api::session_json(
+            &r.tokens, &r.user, &r.old.amr, ctx.now,
         )),
-        _ => Ok(token_response(&r.tokens, &r.scope, ctx.now)),
+        Some(_) => Ok(token_response(&r.tokens, &r.scope, ctx.now)),
     }
 }
 

@@ -196,7 +196,7 @@ impl Sessions {
         svc: &Services,
         ctx: &Ctx,
         verified: &Verified,
-    ) -> ServiceResult<(Tokens, RefreshToken)> {
+    ) -> ServiceResult<Tokens> {
         let family = new_family();
         let tokens = self.mint(
             svc,
@@ -219,10 +219,8 @@ impl Sessions {
             Some((_, stored)) => stored.clone(),
             None => return Err(ServiceError::internal("no refresh token minted")),
         };
-        verified
-            .commit(svc, ctx, Grant::Refresh(refresh.clone()))
-            .await?;
-        Ok((tokens, refresh))
+        verified.commit(svc, ctx, Grant::Refresh(refresh)).await?;
+        Ok(tokens)
     }
 }
 
