@@ -90,6 +90,7 @@ What the SDK needs back:
 
 import asyncio
 import datetime as dt
+import importlib
 import os
 import sys
 import traceback
@@ -114,6 +115,8 @@ from msgraph.generated.models.temporary_access_pass_authentication_method_config
 )
 
 TAP_ODATA_TYPE = "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
+# Further checks, one file each (tests/graph-sdk/<name>.py with `async def run(c, client, url, token, upn)`).
+EXTRA_CHECKS: list[str] = []
 LOCALHOSTS = {"localhost", "127.0.0.1", "::1"}  # kiota-authentication-azure's http:// exemptions
 
 
@@ -396,6 +399,18 @@ async def run(c: Checks, url: str, token: str, upn: str, auth: str) -> None:
                 c.check("policy restored", policy_values(p) == original, policy_values(p))
             except Exception as e:  # noqa: BLE001
                 c.crash("restore policy", e)
+
+    await run_more(c, client, url, token, upn)
+
+
+async def run_more(c: Checks, client: GraphServiceClient, url: str, token: str, upn: str) -> None:
+    """The checks kept in their own files (sdk_*.py beside this one), each `run(c, client, url,
+    token, upn)`; one that raises is reported and the next still runs."""
+    for module in EXTRA_CHECKS:
+        try:
+            await importlib.import_module(module).run(c, client, url, token, upn)
+        except Exception as e:  # noqa: BLE001 -- report it and go on with the next file
+            c.crash(module, e)
 
 
 def main() -> int:
