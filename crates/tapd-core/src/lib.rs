@@ -10,6 +10,7 @@ mod apps;
 mod encoding;
 mod error;
 mod methods;
+pub mod odata;
 mod pass;
 mod policy;
 mod roles;
