@@ -2,11 +2,13 @@
 //! record in the change's own transaction, and the newest-first pages the Graph API serves.
 
 use sqlx::{AssertSqlSafe, Row};
+use tapd_core::odata::Query;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::query::{Column, Listing};
 use crate::sql::{Tx, micros, rows_of};
-use crate::{Result, Store, StoreError};
+use crate::{Page, Result, Store, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuditKind {
@@ -32,30 +34,23 @@ pub struct AuditRecord {
 }
 
 impl Store {
-    /// Newest first; `before` is the `seq` of the last record of the previous page.
-    pub async fn audit_page(
-        &self,
-        kind: AuditKind,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<(i64, serde_json::Value)>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT seq, body FROM {} WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
-            kind.table()
-        )))
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let body: String = r.try_get(1)?;
-                Ok((
-                    r.try_get(0)?,
-                    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                ))
-            })
-            .collect()
+    /// A page of one log under Graph's query options, newest first unless `$orderby` says
+    /// otherwise.
+    pub async fn audit_page(&self, kind: AuditKind, q: &Query) -> Result<Page<serde_json::Value>> {
+        let listing = Listing {
+            select: "body".into(),
+            from: kind.table(),
+            columns: match kind {
+                AuditKind::DirectoryAudit => directory_audit_column,
+                AuditKind::SignIn => sign_in_column,
+            },
+            default_order: "seq DESC",
+            tiebreak: "seq DESC",
+        };
+        self.page(&listing, None, q).await?.try_map(|r| {
+            let body: String = r.try_get(0)?;
+            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
     }
 }
 
@@ -101,4 +96,31 @@ pub(crate) async fn insert_sign_ins(tx: &mut Tx<'_>, audits: &[&AuditRecord]) ->
     }
     query.execute(&mut **tx).await?;
     Ok(())
+}
+
+fn directory_audit_column(property: &str) -> Option<Column> {
+    Some(match property {
+        "id" => Column::Id("id"),
+        "activityDateTime" => Column::Time("at"),
+        "category" => Column::Json("category"),
+        "correlationId" => Column::Json("correlationId"),
+        "result" => Column::Json("result"),
+        "activityDisplayName" => Column::Json("activityDisplayName"),
+        "loggedByService" => Column::Json("loggedByService"),
+        "operationType" => Column::Json("operationType"),
+        _ => return None,
+    })
+}
+
+fn sign_in_column(property: &str) -> Option<Column> {
+    Some(match property {
+        "id" => Column::Id("id"),
+        "createdDateTime" => Column::Time("at"),
+        "userPrincipalName" => Column::Json("userPrincipalName"),
+        "userId" => Column::Json("userId"),
+        "appDisplayName" => Column::Json("appDisplayName"),
+        "ipAddress" => Column::Json("ipAddress"),
+        "correlationId" => Column::Json("correlationId"),
+        _ => return None,
+    })
 }

@@ -22,6 +22,7 @@ mod oauth;
 mod passes;
 mod passkeys;
 mod policy;
+mod query;
 mod sql;
 
 use sqlx::AnyPool;
@@ -34,6 +35,7 @@ pub use oauth::{
 };
 pub use passes::{SignInView, StoredSecret};
 pub use passkeys::{Ceremony, CeremonyKind, PasskeyRecord};
+pub use query::Page;
 
 /// What can go wrong below the domain. The server maps these to Graph errors; the domain never
 /// sees a `sqlx::Error`.

@@ -158,6 +158,20 @@ fn needs_eventual(option: &str) -> DomainError {
 }
 
 impl Query {
+    /// Everything, at most `top`, in the collection's own order: what a caller without options
+    /// (a page of the admin center) asks.
+    pub fn all(top: i64) -> Query {
+        Query {
+            select: None,
+            filter: None,
+            order: Vec::new(),
+            top,
+            skip: 0,
+            count: false,
+            search: None,
+        }
+    }
+
     /// The query of `pairs` (the decoded query string) over `resource`. Names are matched
     /// case-insensitively; an option given twice, an unknown `$` option, or one this collection
     /// doesn't take is a 400. Non-`$` parameters are left to the caller.
@@ -166,15 +180,7 @@ impl Query {
         resource: &Resource,
         cx: QueryContext,
     ) -> Result<Query, DomainError> {
-        let mut q = Query {
-            select: None,
-            filter: None,
-            order: Vec::new(),
-            top: cx.default_top,
-            skip: 0,
-            count: false,
-            search: None,
-        };
+        let mut q = Query::all(cx.default_top);
         let mut seen: Vec<String> = Vec::new();
         for (key, value) in pairs {
             let Some(option) = key.strip_prefix('$') else {
@@ -350,7 +356,9 @@ fn parse_search(value: &str, resource: &Resource) -> Result<Search, DomainError>
         Some(_) => return Err(usage()),
     };
     if joins.iter().any(|j| j != &joins[0]) {
-        return Err(bad("Invalid $search: use either AND or OR between terms, not both."));
+        return Err(bad(
+            "Invalid $search: use either AND or OR between terms, not both.",
+        ));
     }
     Ok(Search { any, terms })
 }

@@ -4,14 +4,16 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tapd_core::odata::APPLICATIONS;
 use tapd_core::{format_time, parse_time};
 use tapd_store::{AppRecord, AppSecret};
 
-use super::collection;
+use super::query::{OData, Rendered, count_text, page_json};
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
@@ -21,6 +23,7 @@ use crate::state::SharedState;
 pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/applications", get(list).post(create))
+        .route("/applications/$count", get(count))
         .route(
             "/applications/{id}",
             get(get_one).patch(update).delete(remove),
@@ -64,13 +67,27 @@ fn secret_json(s: &AppSecret, secret_text: Option<&str>) -> Value {
     })
 }
 
-async fn list(State(state): State<SharedState>, Caller(ctx, _): Caller) -> ApiResult<Json<Value>> {
-    let apps = apps::list(&state.svc, &ctx).await?;
-    Ok(Json(collection(
-        &state,
-        "applications",
-        apps.iter().map(app_json).collect(),
-    )))
+async fn list(
+    State(state): State<SharedState>,
+    Caller(ctx, _): Caller,
+    odata: OData,
+) -> ApiResult<Json<Value>> {
+    let q = odata.query(&APPLICATIONS, 100)?;
+    let page = apps::list(&state.svc, &ctx, &q).await?;
+    let at = Rendered {
+        context: "applications",
+        path: "/v1.0/applications",
+    };
+    Ok(Json(page_json(&state, &odata, &q, &page, at, app_json)))
+}
+
+async fn count(
+    State(state): State<SharedState>,
+    Caller(ctx, _): Caller,
+    odata: OData,
+) -> ApiResult<Response> {
+    let q = odata.count_query(&APPLICATIONS)?;
+    Ok(count_text(&apps::list(&state.svc, &ctx, &q).await?))
 }
 
 async fn get_one(

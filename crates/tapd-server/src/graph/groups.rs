@@ -2,13 +2,15 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tapd_core::format_time;
+use tapd_core::odata::{GROUPS, USERS};
 use tapd_store::GroupRecord;
 
-use super::collection;
+use super::query::{OData, Rendered, count_text, page_json};
 use super::users::user_json;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiError, ApiResult};
@@ -20,7 +22,9 @@ pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/groups", get(list_groups).post(create_group))
         .route("/groups/{id}", get(get_group).delete(delete_group))
+        .route("/groups/$count", get(count_groups))
         .route("/groups/{id}/members", get(list_members))
+        .route("/groups/{id}/members/$count", get(count_members))
         .route("/groups/{id}/members/$ref", post(add_member))
         .route("/groups/{id}/members/{member}/$ref", delete(remove_member))
 }
@@ -40,13 +44,24 @@ fn group_json(g: &GroupRecord) -> Value {
 async fn list_groups(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
+    odata: OData,
 ) -> ApiResult<Json<Value>> {
-    let groups = groups::list(&state.svc, &ctx).await?;
-    Ok(Json(collection(
-        &state,
-        "groups",
-        groups.iter().map(group_json).collect(),
-    )))
+    let q = odata.query(&GROUPS, 100)?;
+    let page = groups::list(&state.svc, &ctx, &q).await?;
+    let at = Rendered {
+        context: "groups",
+        path: "/v1.0/groups",
+    };
+    Ok(Json(page_json(&state, &odata, &q, &page, at, group_json)))
+}
+
+async fn count_groups(
+    State(state): State<SharedState>,
+    Caller(ctx, _): Caller,
+    odata: OData,
+) -> ApiResult<Response> {
+    let q = odata.count_query(&GROUPS)?;
+    Ok(count_text(&groups::list(&state.svc, &ctx, &q).await?))
 }
 
 async fn get_group(
@@ -79,17 +94,32 @@ async fn list_members(
     State(state): State<SharedState>,
     Path(id): Path<String>,
     Caller(ctx, _): Caller,
+    odata: OData,
 ) -> ApiResult<Json<Value>> {
-    let members = groups::members(&state.svc, &ctx, &id).await?;
-    let value = members
-        .iter()
-        .map(|u| {
-            let mut v = user_json(u);
-            v["@odata.type"] = json!("#microsoft.graph.user");
-            v
-        })
-        .collect();
-    Ok(Json(collection(&state, "directoryObjects", value)))
+    let q = odata.query(&USERS, 100)?;
+    let page = groups::members(&state.svc, &ctx, &id, &q).await?;
+    let path = format!("/v1.0/groups/{}/members", tapd_core::percent_encode(&id));
+    let at = Rendered {
+        context: "directoryObjects",
+        path: &path,
+    };
+    Ok(Json(page_json(&state, &odata, &q, &page, at, |u| {
+        let mut v = user_json(u);
+        v["@odata.type"] = json!("#microsoft.graph.user");
+        v
+    })))
+}
+
+async fn count_members(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    Caller(ctx, _): Caller,
+    odata: OData,
+) -> ApiResult<Response> {
+    let q = odata.count_query(&USERS)?;
+    Ok(count_text(
+        &groups::members(&state.svc, &ctx, &id, &q).await?,
+    ))
 }
 
 /// `{"@odata.id": ".../directoryObjects/{id}"}` (or `/users/{id}`), as Graph takes a reference.

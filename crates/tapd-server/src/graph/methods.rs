@@ -8,10 +8,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tapd_core::odata::METHODS;
 use tapd_core::{format_time, parse_time};
 use tapd_store::{PasskeyRecord, UserRecord};
 
-use super::collection;
+use super::query::{OData, small_collection};
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
@@ -119,6 +120,7 @@ async fn methods_json(
     state: &SharedState,
     caller: &Caller,
     subject: Subject<'_>,
+    odata: &OData,
 ) -> ApiResult<Json<Value>> {
     let m = methods::list(&state.svc, &caller.0, subject).await?;
     let mut value = Vec::new();
@@ -132,18 +134,24 @@ async fn methods_json(
     }
     value.extend(m.pass.iter().map(|p| tap_json(p, None)));
     value.extend(m.passkeys.iter().map(fido2_json));
-    Ok(Json(collection(state, &context(&m.user, "methods"), value)))
+    let context = context(&m.user, "methods");
+    Ok(Json(small_collection(
+        state, odata, &METHODS, &context, value,
+    )?))
 }
 
 async fn taps_json(
     state: &SharedState,
     caller: &Caller,
     subject: Subject<'_>,
+    odata: &OData,
 ) -> ApiResult<Json<Value>> {
     let (user, pass) = passes::list(&state.svc, &caller.0, subject).await?;
     let value = pass.iter().map(|p| tap_json(p, None)).collect();
     let context = context(&user, "temporaryAccessPassMethods");
-    Ok(Json(collection(state, &context, value)))
+    Ok(Json(small_collection(
+        state, odata, &METHODS, &context, value,
+    )?))
 }
 
 async fn one_tap_json(
@@ -185,24 +193,34 @@ async fn list_methods(
     State(state): State<SharedState>,
     Path(user): Path<String>,
     caller: Caller,
+    odata: OData,
 ) -> ApiResult<Json<Value>> {
-    methods_json(&state, &caller, Subject::User(&user)).await
+    methods_json(&state, &caller, Subject::User(&user), &odata).await
 }
 
-async fn my_methods(State(state): State<SharedState>, caller: Caller) -> ApiResult<Json<Value>> {
-    methods_json(&state, &caller, Subject::Me).await
+async fn my_methods(
+    State(state): State<SharedState>,
+    caller: Caller,
+    odata: OData,
+) -> ApiResult<Json<Value>> {
+    methods_json(&state, &caller, Subject::Me, &odata).await
 }
 
 async fn list_taps(
     State(state): State<SharedState>,
     Path(user): Path<String>,
     caller: Caller,
+    odata: OData,
 ) -> ApiResult<Json<Value>> {
-    taps_json(&state, &caller, Subject::User(&user)).await
+    taps_json(&state, &caller, Subject::User(&user), &odata).await
 }
 
-async fn my_taps(State(state): State<SharedState>, caller: Caller) -> ApiResult<Json<Value>> {
-    taps_json(&state, &caller, Subject::Me).await
+async fn my_taps(
+    State(state): State<SharedState>,
+    caller: Caller,
+    odata: OData,
+) -> ApiResult<Json<Value>> {
+    taps_json(&state, &caller, Subject::Me, &odata).await
 }
 
 async fn get_tap(
@@ -261,14 +279,14 @@ async fn passkeys_json(
     state: &SharedState,
     caller: &Caller,
     subject: Subject<'_>,
+    odata: &OData,
 ) -> ApiResult<Json<Value>> {
     let (user, passkeys) = methods::passkeys(&state.svc, &caller.0, subject).await?;
     let value = passkeys.iter().map(fido2_json).collect();
-    Ok(Json(collection(
-        state,
-        &context(&user, "fido2Methods"),
-        value,
-    )))
+    let context = context(&user, "fido2Methods");
+    Ok(Json(small_collection(
+        state, odata, &METHODS, &context, value,
+    )?))
 }
 
 async fn one_passkey_json(
@@ -295,12 +313,17 @@ async fn list_passkeys(
     State(state): State<SharedState>,
     Path(user): Path<String>,
     caller: Caller,
+    odata: OData,
 ) -> ApiResult<Json<Value>> {
-    passkeys_json(&state, &caller, Subject::User(&user)).await
+    passkeys_json(&state, &caller, Subject::User(&user), &odata).await
 }
 
-async fn my_passkeys(State(state): State<SharedState>, caller: Caller) -> ApiResult<Json<Value>> {
-    passkeys_json(&state, &caller, Subject::Me).await
+async fn my_passkeys(
+    State(state): State<SharedState>,
+    caller: Caller,
+    odata: OData,
+) -> ApiResult<Json<Value>> {
+    passkeys_json(&state, &caller, Subject::Me, &odata).await
 }
 
 async fn get_passkey(

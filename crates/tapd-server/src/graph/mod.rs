@@ -7,6 +7,7 @@ mod audit;
 mod groups;
 mod methods;
 mod policy;
+mod query;
 mod roles;
 mod users;
 
@@ -15,7 +16,6 @@ pub(crate) use methods::fido2_json;
 use axum::Router;
 use serde_json::{Value, json};
 
-use crate::http::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
@@ -35,20 +35,6 @@ fn collection(state: &SharedState, context: &str, value: Vec<Value>) -> Value {
         "@odata.context": format!("{}/v1.0/$metadata#{context}", state.public_url),
         "value": value,
     })
-}
-
-/// `$top`: 1 to 999, `default` when absent.
-fn parse_top(top: Option<&str>, default: i64) -> ApiResult<i64> {
-    match top {
-        None => Ok(default),
-        Some(t) => t
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=999).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request("Invalid value for $top: use a number from 1 to 999.")
-            }),
-    }
 }
 
 /// An absolute URL under the public URL with its query values encoded (`@odata.nextLink`).

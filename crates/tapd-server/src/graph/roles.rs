@@ -5,15 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{Value, json};
+use tapd_core::odata::ROLE_ASSIGNMENTS;
 use tapd_store::RoleAssignment;
-use uuid::Uuid;
 
 use super::collection;
+use super::query::{OData, Rendered, page_json};
 use crate::http::caller::Caller;
-use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{GraphJson, GraphQuery};
+use crate::http::error::ApiResult;
+use crate::http::extract::GraphJson;
 use crate::service::roles::{self, NewAssignment};
 use crate::state::SharedState;
 
@@ -31,12 +31,6 @@ pub fn routes() -> Router<SharedState> {
             "/roleManagement/directory/roleAssignments/{id}",
             get(get_assignment).delete(delete_assignment),
         )
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    #[serde(rename = "$filter")]
-    filter: Option<String>,
 }
 
 fn assignment_json(a: &RoleAssignment) -> Value {
@@ -72,39 +66,24 @@ async fn list_definitions(
     )))
 }
 
-/// `principalId eq '…'`, the filter scripts use to read one user's roles.
-fn principal_filter(filter: &str) -> ApiResult<Uuid> {
-    let bad = || {
-        ApiError::bad_request(format!(
-            "Unsupported $filter '{filter}': tapd supports principalId eq 'id'."
-        ))
-    };
-    let parts: Vec<&str> = filter.split_whitespace().collect();
-    match parts.as_slice() {
-        [field, op, value]
-            if field.eq_ignore_ascii_case("principalId") && op.eq_ignore_ascii_case("eq") =>
-        {
-            let v = value
-                .strip_prefix('\'')
-                .and_then(|v| v.strip_suffix('\''))
-                .ok_or_else(bad)?;
-            Uuid::parse_str(v).map_err(|_| bad())
-        }
-        _ => Err(bad()),
-    }
-}
-
 async fn list_assignments(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
-    GraphQuery(q): GraphQuery<ListQuery>,
+    odata: OData,
 ) -> ApiResult<Json<Value>> {
-    let principal = q.filter.as_deref().map(principal_filter).transpose()?;
-    let assignments = roles::list(&state.svc, &ctx, principal).await?;
-    Ok(Json(collection(
+    let q = odata.query(&ROLE_ASSIGNMENTS, 100)?;
+    let page = roles::list(&state.svc, &ctx, &q).await?;
+    let at = Rendered {
+        context: "roleManagement/directory/roleAssignments",
+        path: "/v1.0/roleManagement/directory/roleAssignments",
+    };
+    Ok(Json(page_json(
         &state,
-        "roleManagement/directory/roleAssignments",
-        assignments.iter().map(assignment_json).collect(),
+        &odata,
+        &q,
+        &page,
+        at,
+        assignment_json,
     )))
 }
 

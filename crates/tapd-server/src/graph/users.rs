@@ -2,40 +2,32 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tapd_core::format_time;
+use tapd_core::odata::USERS;
 use tapd_store::UserRecord;
 use uuid::Uuid;
 
-use super::{collection, parse_top, url_with_query};
+use super::query::{OData, Rendered, count_text, page_json};
 use crate::http::caller::Caller;
-use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{GraphJson, GraphQuery};
-use crate::service::users::{self, Invitation, NewUser, UserChanges, UserQuery};
+use crate::http::error::ApiResult;
+use crate::http::extract::GraphJson;
+use crate::service::users::{self, Invitation, NewUser, UserChanges};
 use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
+        .route("/users/$count", get(count_users))
         .route(
             "/users/{id}",
             get(get_user).patch(update_user).delete(delete_user),
         )
         .route("/me", get(me))
         .route("/invitations", post(invite))
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    #[serde(rename = "$filter")]
-    filter: Option<String>,
-    #[serde(rename = "$top")]
-    top: Option<String>,
-    #[serde(rename = "$skiptoken")]
-    skiptoken: Option<String>,
 }
 
 pub fn user_json(u: &UserRecord) -> Value {
@@ -54,54 +46,27 @@ pub fn user_json(u: &UserRecord) -> Value {
     })
 }
 
-/// Parses `userPrincipalName eq 'value'`, the filter Graph clients use to look a user up.
-fn parse_upn_filter(filter: &str) -> ApiResult<String> {
-    let unsupported = || {
-        ApiError::bad_request(format!(
-            "Unsupported $filter '{filter}': tapd supports userPrincipalName eq 'value'."
-        ))
-    };
-    let rest = filter.trim();
-    let (field, rest) = rest
-        .split_once(char::is_whitespace)
-        .ok_or_else(unsupported)?;
-    let (op, value) = rest
-        .trim()
-        .split_once(char::is_whitespace)
-        .ok_or_else(unsupported)?;
-    if !field.eq_ignore_ascii_case("userPrincipalName") || !op.eq_ignore_ascii_case("eq") {
-        return Err(unsupported());
-    }
-    let value = value.trim();
-    let inner = value
-        .strip_prefix('\'')
-        .and_then(|v| v.strip_suffix('\''))
-        .ok_or_else(unsupported)?;
-    Ok(inner.replace("''", "'"))
-}
-
 async fn list_users(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
-    GraphQuery(q): GraphQuery<ListQuery>,
+    odata: OData,
 ) -> ApiResult<Json<Value>> {
-    let upn = q.filter.as_deref().map(parse_upn_filter).transpose()?;
-    let top = parse_top(q.top.as_deref(), 100)?;
-    let query = UserQuery {
-        upn: upn.as_deref(),
-        after: q.skiptoken.as_deref(),
-        top,
+    let q = odata.query(&USERS, 100)?;
+    let page = users::list(&state.svc, &ctx, &q).await?;
+    let at = Rendered {
+        context: "users",
+        path: "/v1.0/users",
     };
-    let page = users::list(&state.svc, &ctx, query).await?;
-    let mut body = collection(&state, "users", page.users.iter().map(user_json).collect());
-    if let Some(after) = page.next {
-        let mut params = vec![("$top", top.to_string()), ("$skiptoken", after)];
-        if let Some(f) = q.filter {
-            params.push(("$filter", f));
-        }
-        body["@odata.nextLink"] = json!(url_with_query(&state, "/v1.0/users", &params));
-    }
-    Ok(Json(body))
+    Ok(Json(page_json(&state, &odata, &q, &page, at, user_json)))
+}
+
+async fn count_users(
+    State(state): State<SharedState>,
+    Caller(ctx, _): Caller,
+    odata: OData,
+) -> ApiResult<Response> {
+    let q = odata.count_query(&USERS)?;
+    Ok(count_text(&users::list(&state.svc, &ctx, &q).await?))
 }
 
 async fn get_user(
@@ -167,23 +132,4 @@ async fn invite(
             "invitedUserType": "Guest",
         })),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upn_filters_parse() {
-        assert_eq!(
-            parse_upn_filter("userPrincipalName eq 'a@b.c'").unwrap(),
-            "a@b.c"
-        );
-        assert_eq!(
-            parse_upn_filter("userprincipalname  EQ 'o''b@b.c'").unwrap(),
-            "o'b@b.c"
-        );
-        assert!(parse_upn_filter("displayName eq 'x'").is_err());
-        assert!(parse_upn_filter("userPrincipalName eq x").is_err());
-    }
 }

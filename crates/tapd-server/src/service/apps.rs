@@ -3,11 +3,12 @@
 //! hashed, and application permissions (granted by the operator only).
 
 use serde::Deserialize;
+use tapd_core::odata::Query;
 use tapd_core::{
     Action, DomainError, MAX_REDIRECT_URIS, Permission, Platform, check_instant,
     validate_redirect_uri,
 };
-use tapd_store::{AppRecord, AppSecret, AuditRecord};
+use tapd_store::{AppRecord, AppSecret, AuditRecord, Page};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -110,9 +111,9 @@ async fn find(svc: &Services, id: &str) -> ServiceResult<AppRecord> {
         .ok_or_else(|| app_not_found(&id.to_string()))
 }
 
-pub async fn list(svc: &Services, ctx: &Ctx) -> ServiceResult<Vec<AppRecord>> {
+pub async fn list(svc: &Services, ctx: &Ctx, q: &Query) -> ServiceResult<Page<AppRecord>> {
     ctx.authorize(Action::ReadApplications)?;
-    Ok(svc.store.list_apps().await?)
+    Ok(svc.store.list_apps(q).await?)
 }
 
 pub async fn get(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<AppRecord> {

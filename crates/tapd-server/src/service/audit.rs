@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 use tapd_core::Action;
-use tapd_store::{AuditKind, AuditRecord, UserRecord};
+use tapd_core::odata::Query;
+use tapd_store::{AuditKind, AuditRecord, Page, UserRecord};
 use uuid::Uuid;
 
 use super::{Ctx, Initiator, ServiceResult, Services};
@@ -121,28 +122,13 @@ pub async fn sign_in_refused(
     }
 }
 
-/// One page of an audit log, newest first.
-pub struct AuditPage {
-    pub records: Vec<Value>,
-    /// The position to continue from, when there is more.
-    pub next: Option<i64>,
-}
-
-/// Reads `top` records of `kind` older than `before`.
+/// A page of one audit log under Graph's query options.
 pub async fn page(
     svc: &Services,
     ctx: &Ctx,
     kind: AuditKind,
-    before: Option<i64>,
-    top: i64,
-) -> ServiceResult<AuditPage> {
+    q: &Query,
+) -> ServiceResult<Page<Value>> {
     ctx.authorize(Action::ReadAudit)?;
-    let rows = svc.store.audit_page(kind, before, top + 1).await?;
-    let more = rows.len() as i64 > top;
-    let records: Vec<(i64, Value)> = rows.into_iter().take(top as usize).collect();
-    let next = records.last().map(|(seq, _)| *seq).filter(|_| more);
-    Ok(AuditPage {
-        records: records.into_iter().map(|(_, v)| v).collect(),
-        next,
-    })
+    Ok(svc.store.audit_page(kind, q).await?)
 }

@@ -2,7 +2,8 @@
 
 use serde::Deserialize;
 use tapd_core::Action;
-use tapd_store::{AuditRecord, GroupRecord, UserRecord};
+use tapd_core::odata::Query;
+use tapd_store::{AuditRecord, GroupRecord, Page, UserRecord};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
@@ -28,9 +29,9 @@ async fn find_group(svc: &Services, id: &str) -> ServiceResult<GroupRecord> {
         .ok_or_else(|| ServiceError::not_found(format!("Group '{id}' does not exist.")))
 }
 
-pub async fn list(svc: &Services, ctx: &Ctx) -> ServiceResult<Vec<GroupRecord>> {
+pub async fn list(svc: &Services, ctx: &Ctx, q: &Query) -> ServiceResult<Page<GroupRecord>> {
     ctx.authorize(Action::ReadGroups)?;
-    Ok(svc.store.list_groups().await?)
+    Ok(svc.store.list_groups(q).await?)
 }
 
 pub async fn get(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<GroupRecord> {
@@ -65,10 +66,15 @@ pub async fn delete(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-pub async fn members(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<Vec<UserRecord>> {
+pub async fn members(
+    svc: &Services,
+    ctx: &Ctx,
+    id: &str,
+    q: &Query,
+) -> ServiceResult<Page<UserRecord>> {
     ctx.authorize(Action::ReadGroups)?;
     let group = find_group(svc, id).await?;
-    Ok(svc.store.group_members(group.id).await?)
+    Ok(svc.store.group_members(group.id, q).await?)
 }
 
 pub async fn add_member(svc: &Services, ctx: &Ctx, id: &str, member: &str) -> ServiceResult<()> {

@@ -1,8 +1,9 @@
 //! Directory role assignments and the built-in role definitions (SPEC §4).
 
 use serde::Deserialize;
+use tapd_core::odata::Query;
 use tapd_core::{Action, Role};
-use tapd_store::RoleAssignment;
+use tapd_store::{Page, RoleAssignment};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
@@ -22,14 +23,10 @@ pub fn definitions(ctx: &Ctx) -> ServiceResult<&'static [Role]> {
     Ok(&Role::ALL)
 }
 
-/// Every assignment, or those of one principal.
-pub async fn list(
-    svc: &Services,
-    ctx: &Ctx,
-    principal: Option<Uuid>,
-) -> ServiceResult<Vec<RoleAssignment>> {
+/// A page of assignments under Graph's query options.
+pub async fn list(svc: &Services, ctx: &Ctx, q: &Query) -> ServiceResult<Page<RoleAssignment>> {
     ctx.authorize(Action::ReadRoleAssignments)?;
-    Ok(svc.store.role_assignments(principal).await?)
+    Ok(svc.store.role_assignments(q).await?)
 }
 
 pub async fn get(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<RoleAssignment> {

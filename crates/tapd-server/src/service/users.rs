@@ -2,8 +2,9 @@
 //! delete, invite. Names and UPNs are checked here; passwords are hashed off the async threads.
 
 use serde::Deserialize;
+use tapd_core::odata::Query;
 use tapd_core::{Action, DomainError};
-use tapd_store::{UserRecord, UserType};
+use tapd_store::{Page, UserRecord, UserType};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
@@ -73,29 +74,10 @@ pub struct Invitation {
     pub invited_user_type: Option<String>,
 }
 
-/// Which users to list: an exact UPN, after a UPN (paging), at most `top`.
-pub struct UserQuery<'a> {
-    pub upn: Option<&'a str>,
-    pub after: Option<&'a str>,
-    pub top: i64,
-}
-
-pub struct UserPage {
-    pub users: Vec<UserRecord>,
-    /// Where the next page starts, when there is one.
-    pub next: Option<String>,
-}
-
-pub async fn list(svc: &Services, ctx: &Ctx, q: UserQuery<'_>) -> ServiceResult<UserPage> {
+/// A page of users under Graph's query options.
+pub async fn list(svc: &Services, ctx: &Ctx, q: &Query) -> ServiceResult<Page<UserRecord>> {
     ctx.authorize(Action::ReadUsers)?;
-    let mut users = svc.store.list_users(q.upn, q.after, q.top + 1).await?;
-    let more = users.len() as i64 > q.top;
-    users.truncate(q.top as usize);
-    let next = users
-        .last()
-        .filter(|_| more)
-        .map(|last| last.upn.to_lowercase());
-    Ok(UserPage { users, next })
+    Ok(svc.store.list_users(q).await?)
 }
 
 /// A user by id or UPN: anyone may read themselves, others need a reader's role.

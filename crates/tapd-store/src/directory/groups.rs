@@ -1,15 +1,18 @@
 //! Groups and their members. Memberships matter beyond the directory: a TAP policy may name
 //! groups, and a user's groups then decide whether they may sign in with a pass.
 
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use tapd_core::odata::Query;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, finish};
-use crate::directory::{USER_COLUMNS, UserRecord};
+use crate::directory::UserRecord;
+use crate::directory::users::user_listing;
+use crate::query::{Column, Listing};
 use crate::sql::{from_micros, is_unique_violation, micros, uuid_of};
-use crate::{Result, Store, StoreError};
+use crate::{Page, Result, Store, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct GroupRecord {
@@ -55,13 +58,18 @@ impl Store {
         row.as_ref().map(GroupRecord::from_row).transpose()
     }
 
-    pub async fn list_groups(&self) -> Result<Vec<GroupRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, display_name, description, created_at FROM groups ORDER BY display_name, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(GroupRecord::from_row).collect()
+    /// A page of groups under Graph's query options, by name unless `$orderby` says otherwise.
+    pub async fn list_groups(&self, q: &Query) -> Result<Page<GroupRecord>> {
+        let listing = Listing {
+            select: "id, display_name, description, created_at".into(),
+            from: "groups",
+            columns: group_column,
+            default_order: "lower(display_name), id",
+            tiebreak: "id",
+        };
+        self.page(&listing, None, q)
+            .await?
+            .try_map(GroupRecord::from_row)
     }
 
     pub async fn delete_group(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
@@ -110,15 +118,12 @@ impl Store {
         finish(tx, res.rows_affected() == 1, audit).await
     }
 
-    pub async fn group_members(&self, group: Uuid) -> Result<Vec<UserRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id IN \
-             (SELECT user_id FROM group_members WHERE group_id = $1) ORDER BY upn_lower"
-        )))
-        .bind(group.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(UserRecord::from_row).collect()
+    /// A page of a group's members (users), under Graph's query options.
+    pub async fn group_members(&self, group: Uuid, q: &Query) -> Result<Page<UserRecord>> {
+        let scope = "id IN (SELECT user_id FROM group_members WHERE group_id = $1)";
+        self.page(&user_listing(), Some((scope, vec![group.to_string()])), q)
+            .await?
+            .try_map(UserRecord::from_row)
     }
 
     pub async fn groups_of(&self, user: Uuid) -> Result<Vec<String>> {
@@ -130,4 +135,14 @@ impl Store {
             .map(|r| Ok(r.try_get::<String, _>(0)?))
             .collect()
     }
+}
+
+fn group_column(property: &str) -> Option<Column> {
+    Some(match property {
+        "id" => Column::Id("id"),
+        "displayName" => Column::Text("display_name"),
+        "description" => Column::Text("description"),
+        "createdDateTime" => Column::Time("created_at"),
+        _ => return None,
+    })
 }

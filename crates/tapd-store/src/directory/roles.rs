@@ -3,12 +3,14 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tapd_core::Role;
+use tapd_core::odata::Query;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, finish};
+use crate::query::{Column, Listing};
 use crate::sql::{Tx, from_micros, is_unique_violation, micros, uuid_of};
-use crate::{Result, Store, StoreError};
+use crate::{Page, Result, Store, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct RoleAssignment {
@@ -38,15 +40,25 @@ impl Store {
         finish(tx, true, audit).await.map(|_| ())
     }
 
-    pub async fn role_assignments(&self, principal: Option<Uuid>) -> Result<Vec<RoleAssignment>> {
-        let rows = sqlx::query(
-            "SELECT id, principal_id, role_template_id, created_at FROM role_assignments \
-             WHERE ($1 = '' OR principal_id = $1) ORDER BY created_at, id",
-        )
-        .bind(principal.map(|p| p.to_string()).unwrap_or_default())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(RoleAssignment::from_row).collect()
+    /// A page of role assignments under Graph's query options, oldest first.
+    pub async fn role_assignments(&self, q: &Query) -> Result<Page<RoleAssignment>> {
+        let listing = Listing {
+            select: "id, principal_id, role_template_id, created_at".into(),
+            from: "role_assignments",
+            columns: |property| {
+                Some(match property {
+                    "id" => Column::Id("id"),
+                    "principalId" => Column::Id("principal_id"),
+                    "roleDefinitionId" => Column::Id("role_template_id"),
+                    _ => return None,
+                })
+            },
+            default_order: "created_at, id",
+            tiebreak: "id",
+        };
+        self.page(&listing, None, q)
+            .await?
+            .try_map(RoleAssignment::from_row)
     }
 
     pub async fn role_assignment(&self, id: Uuid) -> Result<Option<RoleAssignment>> {
@@ -69,12 +81,16 @@ impl Store {
     }
 
     pub async fn roles_of(&self, user: Uuid) -> Result<Vec<Role>> {
-        Ok(self
-            .role_assignments(Some(user))
-            .await?
-            .into_iter()
-            .map(|a| a.role)
-            .collect())
+        let rows = sqlx::query(
+            "SELECT id, principal_id, role_template_id, created_at FROM role_assignments \
+             WHERE principal_id = $1 ORDER BY created_at, id",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| RoleAssignment::from_row(r).map(|a| a.role))
+            .collect()
     }
 }
 

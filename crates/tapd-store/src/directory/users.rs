@@ -5,12 +5,14 @@ use std::str::FromStr;
 
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
+use tapd_core::odata::Query;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
+use crate::query::{Column, Listing};
 use crate::sql::{Tx, from_micros, is_unique_violation, micros, uuid_of};
-use crate::{Result, Store, StoreError};
+use crate::{Page, Result, Store, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserType {
@@ -117,23 +119,11 @@ impl Store {
         row.as_ref().map(UserRecord::from_row).transpose()
     }
 
-    /// Users ordered by UPN, after `after` (a UPN, lower-cased) when paging.
-    pub async fn list_users(
-        &self,
-        upn_eq: Option<&str>,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<UserRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE ($1 = '' OR upn_lower = $1) \
-             AND upn_lower > $2 ORDER BY upn_lower LIMIT $3"
-        )))
-        .bind(upn_eq.map(str::to_lowercase).unwrap_or_default())
-        .bind(after.unwrap_or(""))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(UserRecord::from_row).collect()
+    /// A page of users under Graph's query options, by UPN unless `$orderby` says otherwise.
+    pub async fn list_users(&self, q: &Query) -> Result<Page<UserRecord>> {
+        self.page(&user_listing(), None, q)
+            .await?
+            .try_map(UserRecord::from_row)
     }
 
     /// Updates a user, with the change's audit record, in one transaction.
@@ -235,4 +225,32 @@ fn upn_taken(upn: &str) -> StoreError {
     StoreError::Conflict(format!(
         "Another object with the same value for property userPrincipalName already exists: {upn}"
     ))
+}
+
+/// Users as a listing: Graph's user properties and the columns they live in.
+pub(crate) fn user_listing() -> Listing {
+    Listing {
+        select: USER_COLUMNS.to_string(),
+        from: "users",
+        columns: user_column,
+        default_order: "upn_lower, id",
+        tiebreak: "id",
+    }
+}
+
+fn user_column(property: &str) -> Option<Column> {
+    Some(match property {
+        "id" => Column::Id("id"),
+        "userPrincipalName" => Column::Lower("upn_lower"),
+        "displayName" => Column::Text("display_name"),
+        "givenName" => Column::Text("given_name"),
+        "surname" => Column::Text("surname"),
+        "mail" => Column::Text("mail"),
+        "accountEnabled" => Column::Flag("account_enabled"),
+        "userType" => Column::Text("user_type"),
+        "creationType" => Column::Text("creation_type"),
+        "externalUserState" => Column::Text("external_user_state"),
+        "createdDateTime" => Column::Time("created_at"),
+        _ => return None,
+    })
 }

@@ -5,12 +5,14 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use tapd_core::Permission;
+use tapd_core::odata::Query;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, finish};
+use crate::query::{Column, Listing};
 use crate::sql::{Tx, from_micros, micros, uuid_of};
-use crate::{Result, Store, StoreError};
+use crate::{Page, Result, Store, StoreError};
 
 /// An application registration (Graph's `application`), with its secrets.
 #[derive(Clone, Debug)]
@@ -245,18 +247,36 @@ impl Store {
         AppRecord::from_row(&row, secrets).map(Some)
     }
 
-    /// Every app, oldest first.
-    pub async fn list_apps(&self) -> Result<Vec<AppRecord>> {
-        let ids = sqlx::query("SELECT id FROM apps ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut apps = Vec::with_capacity(ids.len());
-        for r in ids {
+    /// A page of apps under Graph's query options, oldest first unless `$orderby` says
+    /// otherwise.
+    pub async fn list_apps(&self, q: &Query) -> Result<Page<AppRecord>> {
+        let listing = Listing {
+            select: "id".into(),
+            from: "apps",
+            columns: |property| {
+                Some(match property {
+                    "id" => Column::Id("id"),
+                    "appId" => Column::Id("client_id"),
+                    "displayName" => Column::Text("display_name"),
+                    "createdDateTime" => Column::Time("created_at"),
+                    _ => return None,
+                })
+            },
+            default_order: "created_at, id",
+            tiebreak: "id",
+        };
+        let page = self.page(&listing, None, q).await?;
+        let mut apps = Vec::with_capacity(page.items.len());
+        for r in &page.items {
             let id = uuid_of(&r.try_get::<String, _>(0)?)?;
             if let Some(app) = self.app(id).await? {
                 apps.push(app);
             }
         }
-        Ok(apps)
+        Ok(Page {
+            items: apps,
+            count: page.count,
+            more: page.more,
+        })
     }
 }

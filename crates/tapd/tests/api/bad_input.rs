@@ -304,7 +304,7 @@ async fn unknown_routes_and_methods_answer_in_graph_shape() {
     assert_graph_4xx(app.admin.get("/v1.0/users?$top=0").await, "bad $top");
     assert_graph_4xx(
         app.admin
-            .get("/v1.0/users?$filter=displayName%20eq%20'x'")
+            .get("/v1.0/users?$filter=favoriteColor%20eq%20'x'")
             .await,
         "unsupported filter",
     );

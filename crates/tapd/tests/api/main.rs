@@ -16,6 +16,7 @@ mod pages;
 mod passes;
 mod passkeys;
 mod policy;
+mod queries;
 mod replicas;
 mod secrets;
 mod signin;

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
+use tapd_core::odata::{MAX_TOP, Query};
 use tapd_core::{
     ALL_USERS, Action, MAX_CODE_LENGTH, MAX_LIFETIME_MINUTES, MIN_CODE_LENGTH,
     MIN_LIFETIME_MINUTES, PolicyField, PolicyPatch, PolicyState, PolicyTarget, PolicyViolation,
@@ -191,7 +192,10 @@ async fn render_policy(
         Err(e) => return error_page(state, &e),
     };
     let groups = match v.ctx.may(Action::ReadGroups) {
-        true => groups::list(&state.svc, &v.ctx).await.unwrap_or_default(),
+        true => groups::list(&state.svc, &v.ctx, &Query::all(MAX_TOP))
+            .await
+            .map(|page| page.items)
+            .unwrap_or_default(),
         false => vec![],
     };
     let groups = groups

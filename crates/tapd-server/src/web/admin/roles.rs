@@ -49,8 +49,9 @@ async fn render_roles(
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let assignments = match roles::list(&state.svc, &v.ctx, None).await {
-        Ok(a) => a,
+    let all = tapd_core::odata::Query::all(tapd_core::odata::MAX_TOP);
+    let assignments = match roles::list(&state.svc, &v.ctx, &all).await {
+        Ok(page) => page.items,
         Err(e) => return error_page(state, &e),
     };
     let mut rows = Vec::new();

@@ -13,6 +13,7 @@ use axum::{Form, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use tapd_core::odata;
 use time::OffsetDateTime;
 
 use crate::service::passes::{self, IssueInput, IssuedPass, Subject};
@@ -73,8 +74,17 @@ async fn render_user(state: &AppState, v: &Visitor, id: &str, extras: Extras) ->
     };
     let subject = Subject::User(id);
     let methods = methods::list(&state.svc, &v.ctx, subject).await.ok();
-    let roles = roles::list(&state.svc, &v.ctx, Some(user.id))
+    let of_user = odata::Query {
+        filter: Some(odata::Filter::Compare {
+            property: "principalId",
+            op: odata::CmpOp::Eq,
+            value: odata::Literal::Guid(user.id),
+        }),
+        ..odata::Query::all(odata::MAX_TOP)
+    };
+    let roles = roles::list(&state.svc, &v.ctx, &of_user)
         .await
+        .map(|page| page.items)
         .unwrap_or_default();
     let defaults = passes::issue_defaults(&state.svc, &v.ctx, subject)
         .await

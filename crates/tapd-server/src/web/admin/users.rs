@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
-use tapd_core::Action;
+use tapd_core::{Action, odata};
 
-use crate::service::users::{self, NewUser, PasswordProfile, UserQuery};
+use crate::service::users::{self, NewUser, PasswordProfile};
 use crate::state::{AppState, SharedState};
 use crate::web::render::{error_page, render};
 use crate::web::session::Visitor;
@@ -50,24 +50,24 @@ async fn render_users(
     error: Option<String>,
     sent: (&str, &str),
 ) -> Response {
-    let query = UserQuery {
-        upn: None,
-        after: None,
-        top: 999,
+    let needle = q.trim();
+    let query = odata::Query {
+        search: (!needle.is_empty()).then(|| odata::Search {
+            any: true,
+            terms: vec![
+                ("displayName", needle.to_string()),
+                ("userPrincipalName", needle.to_string()),
+            ],
+        }),
+        ..odata::Query::all(odata::MAX_TOP)
     };
-    let page = match users::list(&state.svc, &v.ctx, query).await {
+    let page = match users::list(&state.svc, &v.ctx, &query).await {
         Ok(p) => p,
         Err(e) => return error_page(state, &e),
     };
-    let needle = q.trim().to_lowercase();
     let rows = page
-        .users
+        .items
         .into_iter()
-        .filter(|u| {
-            needle.is_empty()
-                || u.upn.to_lowercase().contains(&needle)
-                || u.display_name.to_lowercase().contains(&needle)
-        })
         .map(|u| UserRow {
             id: u.id.to_string(),
             upn: u.upn,
