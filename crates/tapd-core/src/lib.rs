@@ -13,6 +13,7 @@ mod methods;
 mod pass;
 mod policy;
 mod roles;
+mod throttle;
 
 pub use apps::*;
 pub use encoding::*;
@@ -21,3 +22,4 @@ pub use methods::*;
 pub use pass::*;
 pub use policy::*;
 pub use roles::*;
+pub use throttle::*;
