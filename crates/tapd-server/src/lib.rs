@@ -9,6 +9,7 @@ pub mod api;
 pub mod graph;
 pub mod http;
 pub mod keys;
+pub mod memory;
 pub mod oidc;
 pub mod passkeys;
 pub mod service;

@@ -335,6 +335,7 @@ async fn first_start(svc: &Services, domain: &str) -> anyhow::Result<()> {
 }
 
 async fn serve(flags: Overrides) -> anyhow::Result<()> {
+    tapd_server::memory::give_large_allocations_back();
     let (settings, store, keys) = open(&flags).await?;
     init_logging(&settings.log_format);
     first_start(
