@@ -14,6 +14,7 @@ pub mod odata;
 mod pass;
 mod policy;
 mod roles;
+mod throttle;
 
 pub use apps::*;
 pub use encoding::*;
@@ -22,3 +23,4 @@ pub use methods::*;
 pub use pass::*;
 pub use policy::*;
 pub use roles::*;
+pub use throttle::*;

@@ -9,6 +9,7 @@ pub mod api;
 pub mod graph;
 pub mod http;
 pub mod keys;
+pub mod memory;
 pub mod oidc;
 pub mod passkeys;
 pub mod service;
@@ -31,6 +32,7 @@ pub use keys::Keys;
 
 pub use state::{AppState, Clock, ManualClock, SharedState, SystemClock};
 
+use crate::http::client_addr::{self, TrustedProxies};
 use crate::http::middleware;
 use crate::service::Services;
 use crate::service::ratelimit::RateLimiter;
@@ -44,6 +46,8 @@ pub struct Config {
     pub clock: Arc<dyn Clock>,
     /// Sign-in attempts per second per client address (burst: ten times this).
     pub signin_rate_per_sec: u32,
+    /// The reverse proxies believed when they say whom they forward for.
+    pub trusted_proxies: TrustedProxies,
     pub access_token_ttl: time::Duration,
     pub refresh_token_ttl: time::Duration,
 }
@@ -59,6 +63,7 @@ impl Config {
             keys,
             clock: Arc::new(SystemClock),
             signin_rate_per_sec: 20,
+            trusted_proxies: TrustedProxies::default(),
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             refresh_token_ttl: time::Duration::hours(24),
         }
@@ -108,6 +113,7 @@ impl App {
             passkeys,
             tenant,
             public_url,
+            trusted_proxies: config.trusted_proxies,
         });
         Ok(App {
             listener,
@@ -164,6 +170,11 @@ pub fn router(state: SharedState) -> Router {
         .fallback(answers::not_found)
         .method_not_allowed_fallback(answers::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_addr::resolve,
+        ))
+        .layer(axum::middleware::from_fn(middleware::uri_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             answers::shape,

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use tapd_store::Tenant;
 use time::OffsetDateTime;
 
+use crate::http::client_addr::TrustedProxies;
 use crate::service::passkeys::RelyingParty;
 use crate::service::sessions::Sessions;
 use crate::service::{Ctx, Initiator, Services};
@@ -73,6 +74,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The RP ID and origins passkeys are checked against, from the public URL.
     pub passkeys: RelyingParty,
+    /// The reverse proxies whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {

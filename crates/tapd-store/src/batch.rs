@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::audit::{AuditRecord, insert_sign_ins};
 use crate::oauth::{Grant, RefreshToken, WebSession, insert_refreshes, insert_web_sessions};
 use crate::sql::{Tx, micros, placeholders};
+use crate::throttle::{Subject, bump};
 use crate::{Result, Store, StoreError};
 
 impl Store {
@@ -42,6 +43,13 @@ impl Store {
     /// Counts a wrong code against the pass and audits the attempt; returns the new count.
     pub async fn record_tap_failure(&self, pass: Uuid, audit: &AuditRecord) -> Result<u32> {
         let write = Write::WrongCode { pass };
+        Ok(self.sign_in_write(write, audit).await?.failures)
+    }
+
+    /// Counts a wrong password against `user`'s run of failures and audits the attempt;
+    /// returns the run's new length.
+    pub async fn record_password_failure(&self, user: Uuid, audit: &AuditRecord) -> Result<u32> {
+        let write = Write::WrongPassword { user };
         Ok(self.sign_in_write(write, audit).await?.failures)
     }
 
@@ -86,6 +94,8 @@ pub(crate) enum Write {
     },
     /// A wrong code: count it against the pass.
     WrongCode { pass: Uuid },
+    /// A wrong password: count it against the account.
+    WrongPassword { user: Uuid },
     /// Any other failure: the audit record alone.
     AuditOnly,
 }
@@ -94,7 +104,8 @@ pub(crate) enum Write {
 pub(crate) struct Outcome {
     /// False when the pass could no longer be consumed; nothing else was written.
     pub accepted: bool,
-    /// The pass's consecutive wrong codes after a `WrongCode`.
+    /// The pass's consecutive wrong codes after a `WrongCode`, the account's consecutive wrong
+    /// passwords after a `WrongPassword`.
     pub failures: u32,
 }
 
@@ -170,7 +181,8 @@ async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
     Ok(outcomes)
 }
 
-/// Adds each wrong code to its pass's count, and puts the new count in its outcome.
+/// Adds each wrong code to its pass's count and each wrong password to its account's run, and
+/// puts the new count in its outcome.
 async fn count_wrong_codes(tx: &mut Tx<'_>, jobs: &[Job], outcomes: &mut [Outcome]) -> Result<()> {
     for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
         if let Write::WrongCode { pass } = &job.write {
@@ -184,6 +196,9 @@ async fn count_wrong_codes(tx: &mut Tx<'_>, jobs: &[Job], outcomes: &mut [Outcom
             if let Some(row) = row {
                 outcome.failures = row.try_get::<i64, _>(0)? as u32;
             }
+        }
+        if let Write::WrongPassword { user } = &job.write {
+            outcome.failures = bump(tx, Subject::Account(*user), job.audit.at).await?;
         }
     }
     Ok(())

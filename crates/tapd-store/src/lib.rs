@@ -10,6 +10,7 @@
 //! - `passkeys`: WebAuthn credentials and ceremonies;
 //! - `oauth`: what the OpenID Connect provider keeps — apps, codes, tokens, sessions, keys;
 //! - `audit`: the directory-audit and sign-in logs;
+//! - `throttle`: runs of consecutive wrong secrets, per account and per client;
 //! - `maintenance`: whole-database chores (purging what expired, the test dump);
 //! - `sql`: the conventions every query shares (value encodings, placeholders, transactions).
 
@@ -24,6 +25,7 @@ mod passkeys;
 mod policy;
 mod query;
 mod sql;
+mod throttle;
 
 use sqlx::AnyPool;
 
@@ -36,6 +38,7 @@ pub use oauth::{
 pub use passes::{SignInView, StoredSecret};
 pub use passkeys::{Ceremony, CeremonyKind, PasskeyRecord};
 pub use query::Page;
+pub use throttle::Subject;
 
 /// What can go wrong below the domain. The server maps these to Graph errors; the domain never
 /// sees a `sqlx::Error`.

@@ -36,7 +36,8 @@ const TAP_COLUMNS: &str = "id, user_id, created_at, start_at, lifetime_minutes, 
 static SIGN_IN_VIEW_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {}, {}, (SELECT body FROM policies WHERE id = $2) \
-         FROM users u LEFT JOIN taps t ON t.user_id = u.id WHERE u.upn_lower = $1",
+         FROM (SELECT 1 AS one) k LEFT JOIN users u ON u.upn_lower = $1 \
+         LEFT JOIN taps t ON t.user_id = u.id",
         qualified("u", USER_COLUMNS),
         qualified("t", TAP_COLUMNS)
     )
@@ -98,21 +99,24 @@ impl Store {
     }
 
     /// A user found by UPN together with their pass and the TAP policy, in one query: the
-    /// sign-in path's read.
+    /// sign-in path's read. The query answers a row (with the policy) for an unknown name too,
+    /// and the policy is decoded either way, so that the time taken tells nothing.
     pub async fn user_with_tap(&self, upn: &str) -> Result<Option<SignInView>> {
         let row = sqlx::query(SIGN_IN_VIEW_SQL.as_str())
             .bind(upn.to_lowercase())
             .bind(TAP_POLICY_ID)
-            .fetch_optional(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        let user = UserRecord::from_row(&row)?;
         let offset = USER_COLUMNS.split(',').count();
+        let policy = policy_from(row.try_get(offset + TAP_COLUMNS.split(',').count())?)?;
+        if row.try_get::<Option<String>, _>(0)?.is_none() {
+            return Ok(None);
+        }
+        let user = UserRecord::from_row(&row)?;
         let tap = match row.try_get::<Option<String>, _>(offset)? {
             Some(_) => Some(tap_from_row_at(&row, offset)?),
             None => None,
         };
-        let policy = policy_from(row.try_get(offset + TAP_COLUMNS.split(',').count())?)?;
         Ok(Some(SignInView { user, tap, policy }))
     }
 

@@ -29,6 +29,8 @@ pub struct Settings {
     pub signin_rate_per_sec: u32,
     /// `text` or `json`.
     pub log_format: String,
+    /// Reverse proxies (CIDR blocks) whose `Forwarded` / `X-Forwarded-For` name the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             signing_key_file: None,
             signin_rate_per_sec: 20,
             log_format: "text".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -76,7 +79,7 @@ pub struct Overrides {
     pub domain: Option<String>,
 }
 
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 10] = [
     "listen",
     "data_dir",
     "database_url",
@@ -86,6 +89,7 @@ const ENV_KEYS: [&str; 9] = [
     "signing_key_file",
     "signin_rate_per_sec",
     "log_format",
+    "trusted_proxies",
 ];
 
 impl Settings {
@@ -112,7 +116,15 @@ impl Settings {
                 settings.log_format
             ))));
         }
+        tapd_server::http::client_addr::TrustedProxies::parse(&settings.trusted_proxies)
+            .map_err(|e| Box::new(figment::Error::from(format!("trusted_proxies: {e}"))))?;
         Ok(settings)
+    }
+
+    /// The trusted proxies, as checked by [`Settings::load`].
+    pub fn trusted_proxies(&self) -> tapd_server::http::client_addr::TrustedProxies {
+        tapd_server::http::client_addr::TrustedProxies::parse(&self.trusted_proxies)
+            .unwrap_or_default()
     }
 
     pub fn database_url(&self) -> String {
@@ -195,6 +207,26 @@ mod tests {
             };
             let err = Settings::load(&flags).expect_err("a typo must fail");
             assert!(err.to_string().contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_blocks_from_the_file_or_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.create_file("tapd.toml", "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n")?;
+            let flags = Overrides {
+                config: Some("tapd.toml".into()),
+                ..Overrides::default()
+            };
+            let s = Settings::load(&flags).expect("loads");
+            assert_eq!(s.trusted_proxies, ["10.0.0.0/8", "::1"]);
+            jail.set_env("TAPD_TRUSTED_PROXIES", "[\"192.168.0.0/16\"]");
+            let s = Settings::load(&flags).expect("env");
+            assert_eq!(s.trusted_proxies, ["192.168.0.0/16"]);
+            jail.set_env("TAPD_TRUSTED_PROXIES", "[\"10.0.0.0/40\"]");
+            let err = Settings::load(&flags).expect_err("a bad block fails at start");
+            assert!(err.to_string().contains("trusted_proxies"), "{err}");
             Ok(())
         });
     }

@@ -335,6 +335,7 @@ async fn first_start(svc: &Services, domain: &str) -> anyhow::Result<()> {
 }
 
 async fn serve(flags: Overrides) -> anyhow::Result<()> {
+    tapd_server::memory::give_large_allocations_back();
     let (settings, store, keys) = open(&flags).await?;
     init_logging(&settings.log_format);
     first_start(
@@ -353,6 +354,7 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
     });
     config.clock = Arc::new(SystemClock);
     config.signin_rate_per_sec = settings.signin_rate_per_sec;
+    config.trusted_proxies = settings.trusted_proxies();
     let app = App::build(config, store.clone()).await?;
     tracing::info!(address = %app.local_addr(), database = store_kind(&store), "tapd listening");
     app.serve(shutdown_signal()).await?;

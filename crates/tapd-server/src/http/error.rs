@@ -17,6 +17,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds a client should wait, for `Retry-After` on a 429.
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -27,6 +29,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -87,6 +90,14 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(d) => d.into(),
             ServiceError::Unauthenticated(m) => ApiError::unauthenticated(m),
             ServiceError::TooManyRequests => ApiError::too_many_requests(),
+            ServiceError::Throttled { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "tooManyRequests",
+                    e.to_string(),
+                )
+            },
             ServiceError::OAuth(_, m) => ApiError::bad_request(m),
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 tracing::error!(request_id = %current_request_id(), error = %e, "request failed");
@@ -108,7 +119,13 @@ impl IntoResponse for ApiError {
                 }
             }
         });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

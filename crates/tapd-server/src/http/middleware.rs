@@ -13,6 +13,21 @@ use super::error::{ApiError, REQUEST_ID, current_request_id};
 /// How long a request may take before it is answered 503 (a transient error clients retry).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The longest request URI served. hyper refuses longer than 64 KiB itself, with an empty 414
+/// that no layer sees; below that, a URI longer than any tapd writes is answered here, so that
+/// the refusal reaches the client in its edge's shape.
+pub const MAX_URI: usize = 16 * 1024;
+
+/// Refuses a URI longer than [`MAX_URI`] (plain text here, given its edge's shape outside).
+pub async fn uri_limit(req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > MAX_URI {
+        let message = format!("The request URI is too long: at most {MAX_URI} bytes.");
+        return (StatusCode::URI_TOO_LONG, message).into_response();
+    }
+    next.run(req).await
+}
+
 /// The client's `client-request-id` when it is a sane one (as Graph does), else a new one.
 fn request_id_of(req: &Request) -> String {
     req.headers()

@@ -2,6 +2,7 @@
 //! are Graph errors, the bearer-token caller, and the request-id middleware.
 
 pub mod caller;
+pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod middleware;

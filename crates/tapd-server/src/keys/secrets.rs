@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, PasswordHasher};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use tapd_core::code_from_random_bytes;
@@ -217,18 +217,55 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
-/// Checks a password against a PHC string; with `None` it checks against a dummy hash so that an
-/// unknown user costs the same time as a known one.
-pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
+/// The working memory of one argon2 computation (19 MiB with the default parameters), drawn
+/// on first use. Each hashing slot owns one and reuses it from check to check, so that a flood
+/// of attempts costs no allocation and no more memory than the slots.
+#[derive(Default)]
+pub struct HashMemory(Vec<argon2::Block>);
+
+impl HashMemory {
+    /// `count` blocks of this memory, or `None` beyond the default parameters' size (a stored
+    /// hash with larger parameters gets memory of its own rather than growing every slot's).
+    fn blocks(&mut self, count: usize) -> Option<&mut [argon2::Block]> {
+        if count > argon2::Params::default().block_count() {
+            return None;
+        }
+        if self.0.len() < count {
+            self.0.resize(count, argon2::Block::new());
+        }
+        self.0.get_mut(..count)
+    }
+}
+
+/// Checks a password against a PHC string, computing in `memory`; with `None` it checks against
+/// a dummy hash so that an unknown user costs the same time as a known one.
+pub fn verify_password(memory: &mut HashMemory, password: &str, phc: Option<&str>) -> bool {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let dummy = DUMMY.get_or_init(|| hash_password("tapd dummy password"));
-    let ok = PasswordVerifier::<str>::verify_password(
-        &Argon2::default(),
-        password.as_bytes(),
-        phc.unwrap_or(dummy),
-    )
-    .is_ok();
+    let ok = argon2_matches(memory, password, phc.unwrap_or(dummy)).unwrap_or(false);
     ok && phc.is_some()
+}
+
+/// Recomputes a PHC string's argon2 hash of `password` in `memory` and compares in constant
+/// time.
+fn argon2_matches(memory: &mut HashMemory, password: &str, phc: &str) -> Option<bool> {
+    use argon2::{Algorithm, Params, Version};
+    let hash = argon2::PasswordHash::new(phc).ok()?;
+    let (salt, expected) = (hash.salt.as_ref()?, hash.hash.as_ref()?);
+    let algorithm = Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+    let version = hash.version.map(Version::try_from).transpose().ok()?;
+    let params = Params::try_from(&hash).ok()?;
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    let mut out = vec![0u8; expected.len()];
+    let computed = match memory.blocks(blocks) {
+        Some(reused) => {
+            argon.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, reused)
+        }
+        None => argon.hash_password_into(password.as_bytes(), salt, &mut out),
+    };
+    computed.ok()?;
+    Some(subtle::ConstantTimeEq::ct_eq(&out[..], expected.as_bytes()).into())
 }
 
 #[cfg(test)]
@@ -261,9 +298,28 @@ mod tests {
 
     #[test]
     fn passwords_verify() {
+        let memory = &mut HashMemory::default();
         let phc = hash_password("correct horse");
-        assert!(verify_password("correct horse", Some(&phc)));
-        assert!(!verify_password("wrong", Some(&phc)));
-        assert!(!verify_password("tapd dummy password", None));
+        assert!(verify_password(memory, "correct horse", Some(&phc)));
+        assert!(!verify_password(memory, "wrong", Some(&phc)));
+        assert!(!verify_password(memory, "tapd dummy password", None));
+        assert!(!verify_password(
+            memory,
+            "correct horse",
+            Some("$argon2id$garbage")
+        ));
+        // A hash made with other parameters checks too (with memory of its own when larger).
+        for (m, t) in [(8, 1), (32 * 1024, 1)] {
+            let params = argon2::Params::new(m, t, 1, None).expect("params");
+            let other = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+                .hash_password_with_salt(b"correct horse", &random_bytes(16))
+                .expect("hash")
+                .to_string();
+            assert!(
+                verify_password(memory, "correct horse", Some(&other)),
+                "{other}"
+            );
+            assert!(!verify_password(memory, "wrong", Some(&other)), "{other}");
+        }
     }
 }

@@ -15,6 +15,8 @@ pub struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    /// Seconds a client should wait, for `Retry-After` on a 429.
+    retry_after: Option<u64>,
 }
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
@@ -25,6 +27,7 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            retry_after: None,
         }
     }
 
@@ -62,6 +65,10 @@ impl From<ServiceError> for OAuthError {
                 "slow_down",
                 "Too many requests from this client.",
             ),
+            ServiceError::Throttled { retry_after } => OAuthError {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", e.to_string())
+            },
             ServiceError::Domain(d) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_request", d.to_string())
             }
@@ -85,6 +92,11 @@ impl IntoResponse for OAuthError {
             })),
         )
             .into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, secs.into());
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

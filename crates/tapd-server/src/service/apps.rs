@@ -252,7 +252,7 @@ async fn new_secret(
     let secret = new_opaque_token();
     let hash = {
         let secret = secret.clone();
-        svc.hash(move || crate::keys::hash_password(&secret))
+        svc.hash(move |_| crate::keys::hash_password(&secret))
             .await?
     };
     let stored = AppSecret {

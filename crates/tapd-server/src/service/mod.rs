@@ -29,14 +29,14 @@ use tapd_store::{AppRecord, Store, StoreError, Tenant, UserRecord};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::keys::Keys;
+use crate::keys::{HashMemory, Keys};
 
 /// What every directory operation needs: the store, the server's keys, and the gate in front
 /// of password hashing.
 pub struct Services {
     pub store: Store,
     pub keys: Keys,
-    hashing: HashGate,
+    hashing: std::sync::Arc<HashGate>,
 }
 
 impl Services {
@@ -44,42 +44,81 @@ impl Services {
         Services {
             store,
             keys,
-            hashing: HashGate::sized_to_cores(),
+            hashing: std::sync::Arc::new(HashGate::sized_to_cores()),
         }
     }
 
     /// Runs password (argon2) work on a blocking thread, at most one per core at a time, so
     /// that a flood of password or client-secret attempts bounds its memory (each hash takes
-    /// 19 MiB) and leaves the other requests their CPU. Beyond [`HASH_QUEUE`] waiting, the
-    /// attempt is refused as too many requests rather than queued without end.
+    /// 19 MiB) and leaves the other requests their CPU. The work computes in the memory of its
+    /// slot, reused while attempts keep coming and given back once none waits. Beyond
+    /// [`HASH_QUEUE`] waiting, the attempt is refused as too many requests rather than queued
+    /// without end.
     pub async fn hash<T: Send + 'static>(
         &self,
-        f: impl FnOnce() -> T + Send + 'static,
+        f: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
     ) -> ServiceResult<T> {
-        let _permit = self.hashing.enter().await?;
-        blocking(f).await
+        let permit = self.hashing.enter().await?;
+        // The slot is held until the work is done, also when the request is abandoned meanwhile.
+        let gate = self.hashing.clone();
+        blocking(move || {
+            let mut memory = gate.take_memory();
+            let out = f(&mut memory);
+            gate.give_back(memory);
+            drop(permit);
+            out
+        })
+        .await
     }
 }
 
 /// How many password checks may wait for a core before more are refused.
 pub const HASH_QUEUE: usize = 256;
 
-/// A semaphore sized to the cores, with a bounded queue in front.
+/// A semaphore sized to the cores, with a bounded queue in front, and the hashing memory of the
+/// slots.
 struct HashGate {
-    running: tokio::sync::Semaphore,
+    running: std::sync::Arc<tokio::sync::Semaphore>,
     waiting: std::sync::atomic::AtomicUsize,
+    /// Memory of slots between two hashes, kept only while more attempts wait.
+    idle_memory: std::sync::Mutex<Vec<HashMemory>>,
 }
 
 impl HashGate {
     fn sized_to_cores() -> HashGate {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        HashGate::new(cores)
+    }
+
+    fn new(cores: usize) -> HashGate {
         HashGate {
-            running: tokio::sync::Semaphore::new(cores),
+            running: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
             waiting: std::sync::atomic::AtomicUsize::new(0),
+            idle_memory: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    async fn enter(&self) -> ServiceResult<tokio::sync::SemaphorePermit<'_>> {
+    fn take_memory(&self) -> HashMemory {
+        let reused = self.idle_memory.lock().ok().and_then(|mut idle| idle.pop());
+        reused.unwrap_or_default()
+    }
+
+    /// Keeps the memory for the next attempt if one waits; otherwise frees it, so that a quiet
+    /// server holds none (it is large enough to go straight back to the system).
+    fn give_back(&self, memory: HashMemory) {
+        if self.waiting.load(std::sync::atomic::Ordering::Acquire) > 0
+            && let Ok(mut idle) = self.idle_memory.lock()
+        {
+            idle.push(memory);
+            return;
+        }
+        drop(memory);
+        if let Ok(mut idle) = self.idle_memory.lock() {
+            idle.clear();
+        }
+    }
+
+    async fn enter(&self) -> ServiceResult<tokio::sync::OwnedSemaphorePermit> {
         use std::sync::atomic::Ordering;
         /// Counts one waiter until dropped: also when the request is abandoned while waiting.
         struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
@@ -92,7 +131,7 @@ impl HashGate {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= HASH_QUEUE {
             return Err(ServiceError::TooManyRequests);
         }
-        let permit = self.running.acquire().await;
+        let permit = self.running.clone().acquire_owned().await;
         drop(waiting);
         permit.map_err(ServiceError::internal)
     }
@@ -217,6 +256,9 @@ pub enum ServiceError {
     /// Too many attempts from this client address.
     #[error("Too many requests from this client. Wait a moment and try again.")]
     TooManyRequests,
+    /// Too many wrong secrets in a row from this OAuth client: it waits `retry_after` seconds.
+    #[error("Too many failed attempts for this client. Try again in {retry_after} seconds.")]
+    Throttled { retry_after: u64 },
     /// The store failed; the detail is logged with the request id, never shown.
     #[error("store failure: {0}")]
     Store(StoreError),
@@ -301,10 +343,7 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     fn gate(cores: usize) -> HashGate {
-        HashGate {
-            running: tokio::sync::Semaphore::new(cores),
-            waiting: std::sync::atomic::AtomicUsize::new(0),
-        }
+        HashGate::new(cores)
     }
 
     #[tokio::test]

@@ -6,14 +6,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use tapd_core::TapPass;
-use tapd_store::{AppRecord, AuthCode, Redeemed, RefreshToken, UserRecord, WebSession};
+use tapd_core::{CLIENT_THROTTLE, TapPass, Throttle};
+use tapd_store::{AppRecord, AuthCode, Redeemed, RefreshToken, Subject, UserRecord, WebSession};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::sessions::{Issue, Sessions, Tokens, new_family};
 use super::{Ctx, ServiceError, ServiceResult, Services};
-use crate::keys::{Claims, new_opaque_token};
+use crate::keys::{Claims, HashMemory, new_opaque_token};
 
 /// How long an authorization code may wait to be redeemed.
 pub const CODE_TTL: Duration = Duration::seconds(60);
@@ -73,19 +73,15 @@ pub fn is_confidential(app: &AppRecord) -> bool {
 }
 
 /// Identifies the client; a presented secret must be valid. `require_secret` refuses public
-/// clients (client credentials, introspection).
+/// clients (client credentials, introspection). A known client's run of wrong secrets is kept
+/// in the database (`tapd_core::CLIENT_THROTTLE`): past its limit, secrets are not checked and
+/// the answer is 429 until the cool-down has passed.
 pub async fn authenticate_client(
     svc: &Services,
     ctx: &Ctx,
     presented: &Presented,
     require_secret: bool,
 ) -> ServiceResult<Client> {
-    let bad_client = || {
-        refuse(
-            Refusal::InvalidClient,
-            "Client authentication failed: unknown client, or a wrong or expired secret.",
-        )
-    };
     let Some(id) = &presented.client_id else {
         return Err(invalid_request("client_id is required."));
     };
@@ -102,31 +98,52 @@ pub async fn authenticate_client(
             _ => Err(bad_client()),
         };
     };
-    let hashes: Vec<String> = app
-        .iter()
-        .flat_map(|a| &a.secrets)
+    let Some(app) = app else {
+        // Spend the same time on an unknown client.
+        svc.hash(move |memory| secret_matches(memory, &secret, &[]))
+            .await?;
+        return Err(bad_client());
+    };
+    let subject = Subject::Client(app.client_id);
+    let run = svc.store.failure_run(subject).await?;
+    if let Some(until) = CLIENT_THROTTLE.refused_until(run.as_ref(), ctx.now) {
+        let retry_after = Throttle::retry_after(until, ctx.now);
+        return Err(ServiceError::Throttled { retry_after });
+    }
+    let hashes: Vec<String> = (app.secrets.iter())
         .filter(|s| s.start_at <= ctx.now && ctx.now < s.end_at)
         .map(|s| s.secret_hash.clone())
         .collect();
-    let ok = svc.hash(move || secret_matches(&secret, &hashes)).await?;
-    match app {
-        Some(app) if ok => Ok(Client {
-            app,
-            authenticated: true,
-        }),
-        _ => Err(bad_client()),
+    let matched = svc.hash(move |memory| secret_matches(memory, &secret, &hashes));
+    if !matched.await? {
+        svc.store.record_failure(subject, ctx.now).await?;
+        return Err(bad_client());
     }
+    if run.is_some() {
+        svc.store.clear_failures(subject).await?;
+    }
+    Ok(Client {
+        app,
+        authenticated: true,
+    })
 }
 
-fn secret_matches(secret: &str, hashes: &[String]) -> bool {
+fn bad_client() -> ServiceError {
+    refuse(
+        Refusal::InvalidClient,
+        "Client authentication failed: unknown client, or a wrong or expired secret.",
+    )
+}
+
+fn secret_matches(memory: &mut HashMemory, secret: &str, hashes: &[String]) -> bool {
     if hashes.is_empty() {
         // Spend the same time on an unknown client.
-        crate::keys::verify_password(secret, None);
+        crate::keys::verify_password(memory, secret, None);
         return false;
     }
     hashes
         .iter()
-        .any(|h| crate::keys::verify_password(secret, Some(h)))
+        .any(|h| crate::keys::verify_password(memory, secret, Some(h)))
 }
 
 /// A confidential client must have authenticated.

@@ -4,9 +4,10 @@
 
 use std::net::IpAddr;
 
-use tapd_core::{TapPass, UsabilityReason};
-use tapd_store::{Grant, SignInView, UserRecord};
+use tapd_core::{PASSWORD_THROTTLE, TapPass, UsabilityReason};
+use tapd_store::{Grant, SignInView, Subject, UserRecord};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::audit;
 use super::passes::usability;
@@ -211,6 +212,11 @@ async fn wrong_code(
     }
 }
 
+/// A password sign-in. The account's run of wrong passwords is kept in the database
+/// (`tapd_core::PASSWORD_THROTTLE`): once it reaches the limit, the password is not checked
+/// until the cool-down has passed. Every refusal — unknown user, wrong password, paused
+/// account — answers the same message after the same hashing work, so none tells an account
+/// apart; the audit records which it was.
 async fn verify_password(
     svc: &Services,
     ctx: &Ctx,
@@ -222,25 +228,64 @@ async fn verify_password(
         .find_user(username)
         .await?
         .filter(|u| u.account_enabled && !u.is_external);
-    // Unknown users are checked against a dummy hash, so timing tells nothing.
-    let phc = user.as_ref().and_then(|u| u.password_hash.clone());
+    // The same read for an unknown user, so that timing tells nothing.
+    let subject = Subject::Account(user.as_ref().map_or(Uuid::nil(), |u| u.id));
+    let run = svc.store.failure_run(subject).await?;
+    let paused = PASSWORD_THROTTLE
+        .refused_until(run.as_ref(), ctx.now)
+        .is_some();
+    // Unknown users (and paused accounts) are checked against a dummy hash.
+    let phc = user
+        .as_ref()
+        .filter(|_| !paused)
+        .and_then(|u| u.password_hash.clone());
     let ok = svc
-        .hash(move || crate::keys::verify_password(&password, phc.as_deref()))
+        .hash(move |memory| crate::keys::verify_password(memory, &password, phc.as_deref()))
         .await?;
-    match (ok, user) {
-        (true, Some(user)) => Ok(Verified {
-            user,
-            pass: None,
-            passkey: None,
-            amr: "pwd",
-            method: PASSWORD_METHOD,
-            username: username.to_string(),
-        }),
-        (_, user) => {
-            let why = "Invalid user name or password";
-            audit::sign_in_refused(svc, ctx, username, user.as_ref(), PASSWORD_METHOD, why).await;
-            Err(refusal(WRONG_PASSWORD))
+    match user {
+        Some(user) if ok => {
+            if run.is_some() {
+                svc.store.clear_failures(subject).await?;
+            }
+            Ok(Verified {
+                user,
+                pass: None,
+                passkey: None,
+                amr: "pwd",
+                method: PASSWORD_METHOD,
+                username: username.to_string(),
+            })
         }
+        user => Err(wrong_password(svc, ctx, username, user.as_ref(), paused).await),
+    }
+}
+
+/// A refused password: audited, and counted against a known account unless its password
+/// sign-in is paused (an attempt that checked nothing is no guess).
+async fn wrong_password(
+    svc: &Services,
+    ctx: &Ctx,
+    username: &str,
+    user: Option<&UserRecord>,
+    paused: bool,
+) -> ServiceError {
+    let why = match (user, paused) {
+        (None, _) => "Invalid user name or password",
+        (Some(_), true) => "Password sign-in paused after too many wrong passwords",
+        (Some(_), false) => "Invalid password",
+    };
+    let record = audit::sign_in(ctx, username, user, PASSWORD_METHOD, Some(why));
+    let written = match user {
+        Some(user) if !paused => svc
+            .store
+            .record_password_failure(user.id, &record)
+            .await
+            .map(|_| ()),
+        _ => svc.store.audit_sign_in_failure(&record).await,
+    };
+    match written {
+        Ok(()) => refusal(WRONG_PASSWORD),
+        Err(e) => e.into(),
     }
 }
 

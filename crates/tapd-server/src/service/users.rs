@@ -144,12 +144,18 @@ pub async fn update(
     ctx.authorize(Action::WriteUsers)?;
     let mut user = find_user(svc, id_or_upn).await?;
     apply_changes(ctx, &mut user, &req)?;
+    let new_password = req.password_profile.is_some();
     if let Some(p) = req.password_profile {
         user.password_hash = Some(hash_password(svc, p.password).await?);
         user.password_set_at = Some(ctx.now);
     }
     let record = user_change(ctx, "Update user", "Update", &user);
     svc.store.update_user(&user, &record).await?;
+    if new_password {
+        // An administrator's new password ends a paused password sign-in.
+        let subject = tapd_store::Subject::Account(user.id);
+        svc.store.clear_failures(subject).await?;
+    }
     Ok(())
 }
 
@@ -308,7 +314,7 @@ fn check_password(p: &str) -> Result<(), DomainError> {
 /// Checks and hashes a new password (argon2, off the async threads).
 async fn hash_password(svc: &Services, password: String) -> ServiceResult<String> {
     check_password(&password)?;
-    svc.hash(move || crate::keys::hash_password(&password))
+    svc.hash(move |_| crate::keys::hash_password(&password))
         .await
 }
 

@@ -123,7 +123,9 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::Domain(D::NotFound(_)) => StatusCode::NOT_FOUND,
         ServiceError::Domain(D::Conflict(_)) => StatusCode::CONFLICT,
         ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        ServiceError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::TooManyRequests | ServiceError::Throttled { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         ServiceError::Store(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

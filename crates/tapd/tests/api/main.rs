@@ -11,6 +11,7 @@ mod client;
 mod directory;
 mod hardening;
 mod helpers;
+mod limits;
 mod oidc;
 mod pages;
 mod passes;

@@ -1,0 +1,77 @@
+//! Runs of consecutive wrong secrets, per account and per client (`tapd_core::throttle` holds
+//! the rule; this keeps the counts, shared by every replica).
+
+use sqlx::Row;
+use tapd_core::FailureRun;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::sql::{Tx, from_micros, micros};
+use crate::{Result, Store};
+
+/// Whose run of failures a row counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// Password sign-in of a user.
+    Account(Uuid),
+    /// Secret checks of an OAuth client at the token endpoint.
+    Client(Uuid),
+}
+
+impl Subject {
+    fn key(self) -> String {
+        match self {
+            Subject::Account(id) => format!("user:{id}"),
+            Subject::Client(id) => format!("client:{id}"),
+        }
+    }
+}
+
+impl Store {
+    /// The current run of failures of `subject`, if any.
+    pub async fn failure_run(&self, subject: Subject) -> Result<Option<FailureRun>> {
+        let row =
+            sqlx::query("SELECT failures, last_failure_at FROM failure_runs WHERE subject = $1")
+                .bind(subject.key())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(FailureRun {
+                failures: r.try_get::<i64, _>(0)?.clamp(0, u32::MAX as i64) as u32,
+                last_failure_at: from_micros(r.try_get(1)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Counts one more failure of `subject` at `now`; answers the run's new length.
+    pub async fn record_failure(&self, subject: Subject, now: OffsetDateTime) -> Result<u32> {
+        let mut tx = self.pool.begin().await?;
+        let failures = bump(&mut tx, subject, now).await?;
+        tx.commit().await?;
+        Ok(failures)
+    }
+
+    /// Ends the run of `subject` (a success, or an administrator's reset).
+    pub async fn clear_failures(&self, subject: Subject) -> Result<()> {
+        sqlx::query("DELETE FROM failure_runs WHERE subject = $1")
+            .bind(subject.key())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// One more failure in the run of `subject`, atomically whatever other replicas do.
+pub(crate) async fn bump(tx: &mut Tx<'_>, subject: Subject, now: OffsetDateTime) -> Result<u32> {
+    let row = sqlx::query(
+        "INSERT INTO failure_runs (subject, failures, last_failure_at) VALUES ($1, 1, $2) \
+         ON CONFLICT (subject) DO UPDATE SET failures = failure_runs.failures + 1, \
+         last_failure_at = $2 RETURNING failures",
+    )
+    .bind(subject.key())
+    .bind(micros(now))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)?.clamp(0, u32::MAX as i64) as u32)
+}
