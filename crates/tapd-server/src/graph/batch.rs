@@ -4,7 +4,9 @@
 //! `Authorization` goes with every one), so it is authorized, validated and audited exactly like
 //! a direct call, and its answer is shaped by the same layer that shapes the real routes.
 //! A request runs only after those it depends on; when one of them failed (not 2xx), it is
-//! answered 424 without running. The answer lists `{"id","status","headers","body"}` per
+//! answered 424 without running. URLs are relative to `/v1.0`; an absolute URL is accepted only
+//! when it names this server's own Graph base (`{public URL}/v1.0/…`, which Microsoft's Graph
+//! SDK for Python sends once its client has made a call), never another host. The answer lists `{"id","status","headers","body"}` per
 //! request, in the order they were sent. A malformed batch is refused whole (400) before
 //! anything runs.
 
@@ -34,13 +36,12 @@ pub const MAX_REQUESTS: usize = 20;
 /// Largest answer of one request kept in a batch's answer; `$top=999` of users fits well.
 const ANSWER_LIMIT: usize = 4 * 1024 * 1024;
 /// Headers a request may not set for itself: the batch's caller, the framing, the host.
-const DROPPED_HEADERS: [HeaderName; 5] = [
-    header::AUTHORIZATION,
-    header::CONTENT_LENGTH,
-    header::TRANSFER_ENCODING,
-    header::CONNECTION,
-    header::HOST,
-];
+fn is_dropped(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "authorization" | "content-length" | "transfer-encoding" | "connection" | "host"
+    )
+}
 
 pub fn routes() -> Router<SharedState> {
     Router::new().route("/$batch", post(batch))
@@ -97,7 +98,7 @@ async fn batch(
         return Err(nested_batch());
     }
     let BatchBody { requests } = parse_body(&bytes)?;
-    let steps = plan(requests)?;
+    let steps = plan(requests, &format!("{}/v1.0", state.public_url))?;
     let order = order(&steps)?;
     let caller = Dispatch {
         router: dispatcher(&state),
@@ -113,7 +114,8 @@ fn nested_batch() -> ApiError {
 }
 
 /// Checks every request of a batch and resolves its dependencies, or refuses the whole batch.
-fn plan(requests: Vec<SentRequest>) -> ApiResult<Vec<Step>> {
+/// `own_base` is this server's Graph base as an absolute URL.
+fn plan(requests: Vec<SentRequest>, own_base: &str) -> ApiResult<Vec<Step>> {
     if requests.is_empty() {
         return Err(ApiError::bad_request(
             "The batch contains no requests: send between 1 and 20.",
@@ -143,15 +145,15 @@ fn plan(requests: Vec<SentRequest>) -> ApiResult<Vec<Step>> {
     }
     requests
         .into_iter()
-        .map(|r| step(r, &index).map_err(ApiError::bad_request))
+        .map(|r| step(r, &index, own_base).map_err(ApiError::bad_request))
         .collect()
 }
 
 /// One request checked; the error says which request and what is wrong with it.
-fn step(r: SentRequest, index: &HashMap<String, usize>) -> Result<Step, String> {
+fn step(r: SentRequest, index: &HashMap<String, usize>, own_base: &str) -> Result<Step, String> {
     let id = r.id.trim().to_string();
     let method = parse_method(&r.method).map_err(|m| format!("Request '{id}': {m}"))?;
-    let uri = relative_uri(&r.url).map_err(|m| format!("Request '{id}': {m}"))?;
+    let uri = relative_uri(&r.url, own_base).map_err(|m| format!("Request '{id}': {m}"))?;
     let mut headers =
         parse_headers(r.headers.unwrap_or_default()).map_err(|m| format!("Request '{id}': {m}"))?;
     let body = body_bytes(r.body).map_err(|m| format!("Request '{id}': {m}"))?;
@@ -193,17 +195,27 @@ fn parse_method(method: &str) -> Result<Method, String> {
     }
 }
 
-/// The URI under `/v1.0` that a batch request's relative `url` names (`/users/x`,
-/// `users?$top=1`). Characters a URL may not carry as they are (spaces in a `$filter`, quotes)
-/// are percent-encoded; a fragment is dropped.
-fn relative_uri(url: &str) -> Result<Uri, String> {
+/// The URI under `/v1.0` that a batch request's `url` names: relative (`/users/x`,
+/// `users?$top=1`), or absolute under `own_base`. Characters a URL may not carry as they are
+/// (spaces in a `$filter`, quotes) are percent-encoded; a fragment is dropped.
+fn relative_uri(url: &str, own_base: &str) -> Result<Uri, String> {
     let url = url.trim();
+    let url = match url.get(..own_base.len()) {
+        Some(head) if head.eq_ignore_ascii_case(own_base) => {
+            let rest = &url[own_base.len()..];
+            if !(rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')) {
+                return Err(format!("the url '{url}' is not under {own_base}."));
+            }
+            rest
+        }
+        _ => url,
+    };
     if url.is_empty() {
         return Err("the url is empty.".into());
     }
     if url.contains("://") || url.starts_with("//") {
         return Err(format!(
-            "the url '{url}' is absolute; use a URL relative to /v1.0, such as /users/{{id}}."
+            "the url '{url}' names another server; use a URL relative to /v1.0, such as /users/{{id}}."
         ));
     }
     let url = url.split('#').next().unwrap_or_default();
@@ -239,7 +251,7 @@ fn parse_headers(sent: BTreeMap<String, String>) -> Result<HeaderMap, String> {
         let (Ok(n), Ok(v)) = (name_ok, value_ok) else {
             return Err(format!("the header '{name}' is not a valid HTTP header."));
         };
-        if !DROPPED_HEADERS.contains(&n) {
+        if !is_dropped(&n) {
             headers.append(n, v);
         }
     }
@@ -436,6 +448,16 @@ mod tests {
         e.message
     }
 
+    const OWN: &str = "http://localhost:8080/v1.0";
+
+    fn plan(requests: Vec<SentRequest>) -> ApiResult<Vec<Step>> {
+        super::plan(requests, OWN)
+    }
+
+    fn relative_uri(url: &str) -> Result<Uri, String> {
+        super::relative_uri(url, OWN)
+    }
+
     #[test]
     fn urls_are_relative_to_v1_with_or_without_a_leading_slash() {
         for (url, want) in [
@@ -451,6 +473,8 @@ mod tests {
             ),
             ("/me#fragment", "/v1.0/me"),
             ("/users/é", "/v1.0/users/%C3%A9"),
+            ("http://localhost:8080/v1.0/users/x", "/v1.0/users/x"),
+            ("HTTP://LOCALHOST:8080/v1.0?$top=1", "/v1.0/?$top=1"),
         ] {
             assert_eq!(relative_uri(url).expect(url).to_string(), want, "{url}");
         }
@@ -461,6 +485,9 @@ mod tests {
         for url in [
             "https://graph.microsoft.com/v1.0/users",
             "http://127.0.0.1:8080/v1.0/users",
+            "http://localhost:8080/v1.0.evil/users",
+            "http://localhost:8080/beta/users",
+            "http://localhost:80801/v1.0/users",
             "//evil.example/users",
             "",
             "   ",
