@@ -2,7 +2,8 @@
 # Runs Microsoft's Graph SDK for Python (msgraph-sdk, unmodified) against a real `tapd serve`:
 # installs the SDK into a venv (kept between runs), starts tapd on a fresh data dir (SQLite, or
 # the database TAPD_SDK_DATABASE_URL names), registers an app with client credentials, creates a
-# user, and runs test_tap_sdk.py with the app's bearer token.
+# user, and runs test_tap_sdk.py (and the checks it lists in EXTRA_CHECKS) with the app's bearer
+# token.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -25,7 +26,9 @@ url="http://127.0.0.1:$port"
 export TAPD_DATA_DIR="$work/data"
 if [ -n "${TAPD_SDK_DATABASE_URL:-}" ]; then export TAPD_DATABASE_URL="$TAPD_SDK_DATABASE_URL"; fi
 
-"$tapd" serve --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.err" &
+# The public URL is the URL the SDK is given: @odata.nextLink is built from it, and the SDK sends
+# its token only to the host of its base URL.
+"$tapd" serve --listen "127.0.0.1:$port" --public-url "$url" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do

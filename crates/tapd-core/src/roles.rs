@@ -17,20 +17,21 @@
 //! | ReadAudit | ✓ | | | | ✓ | |
 //! | ReadApplications | ✓ | | | | ✓ | |
 //! | WriteApplications | ✓ | | | | | |
-//! | ReadMethods (other user) | ✓ | ✓ | ✓ | | ✓ | |
-//! | ReadMethods (self) | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |
-//! | ManageTap (other, no admin role) | ✓ | ✓ | ✓ | | | |
-//! | ManageTap (other, admin) | ✓ | ✓ | | | | |
-//! | ManageTap (self) | | | | | | |
+//! | ReadMethods, ReadTap (other user) | ✓ | ✓ | ✓ | | ✓ | |
+//! | ReadMethods, ReadTap (self) | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |
+//! | ManageTap, ManageMethods (other, no admin role) | ✓ | ✓ | ✓ | | | |
+//! | ManageTap, ManageMethods (other, admin) | ✓ | ✓ | | | | |
+//! | ManageTap, ManageMethods (self) | | | | | | |
 //! | DeleteOwnMethod | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |
 //!
-//! Nobody may issue or delete a TAP for themselves through the admin path, whatever their roles:
-//! a pass is a way into an account, and handing yourself one would bypass the helpdesk check that
-//! TAP exists for. Removing one's own pass or passkey is [`Action::DeleteOwnMethod`] instead.
+//! Nobody may issue or delete a TAP (or delete another method) for themselves through the admin
+//! path, whatever their roles: a pass is a way into an account, and handing yourself one would
+//! bypass the helpdesk check that TAP exists for. Removing one's own pass or passkey is
+//! [`Action::DeleteOwnMethod`] instead.
 //!
-//! Applications, by permission (any one listed suffices). Graph has finer permissions than tapd
-//! offers (`Group.Read.All`, `RoleManagement.*`); where it does, the nearest tapd permission that
-//! already grants directory reads stands in:
+//! Applications, by permission (any one listed suffices), as Graph's API reference lists them
+//! for each route. Graph has a few finer permissions tapd does not offer (`Group.Read.All`);
+//! there the nearest tapd permission that already grants directory reads stands in:
 //!
 //! | action | permissions |
 //! |---|---|
@@ -40,13 +41,18 @@
 //! | WriteUsers | User.ReadWrite.All |
 //! | ReadGroups | Group.ReadWrite.All, User.Read.All, User.ReadWrite.All |
 //! | WriteGroups | Group.ReadWrite.All |
-//! | ReadRoleAssignments | User.Read.All, User.ReadWrite.All |
-//! | WriteRoleAssignments | never (v1): an app that could grant roles could grant itself Global Administrator's reach through a user it controls |
+//! | ReadRoleAssignments | RoleManagement.Read.Directory, RoleManagement.ReadWrite.Directory |
+//! | WriteRoleAssignments | RoleManagement.ReadWrite.Directory (as in Graph, it lets an app grant any role, Global Administrator included: grant it as you would that role) |
 //! | ReadAudit | AuditLog.Read.All |
 //! | ReadApplications, WriteApplications | never (v1): an app that could add a secret to another app could take over that app's permissions |
-//! | ReadMethods | UserAuthenticationMethod.Read.All, UserAuthenticationMethod.ReadWrite.All |
-//! | ManageTap | UserAuthenticationMethod.ReadWrite.All |
+//! | ReadMethods (every method) | UserAuthenticationMethod.Read.All, UserAuthenticationMethod.ReadWrite.All |
+//! | ReadTap | UserAuthMethod-TAP.Read.All, UserAuthMethod-TAP.ReadWrite.All, UserAuthenticationMethod.Read.All, UserAuthenticationMethod.ReadWrite.All |
+//! | ManageTap | UserAuthMethod-TAP.ReadWrite.All, UserAuthenticationMethod.ReadWrite.All |
+//! | ManageMethods (a passkey) | UserAuthenticationMethod.ReadWrite.All |
 //! | DeleteOwnMethod | never: an application has no sign-in methods of its own |
+//!
+//! `Policy.ReadWrite.CrossTenantAccess` and `Domain.ReadWrite.All` are accepted and carried for
+//! the cross-tenant access policy and the domains (SPEC §8); no action here requires them yet.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -154,10 +160,16 @@ pub enum Permission {
     UserReadWriteAll,
     GroupReadWriteAll,
     AuditLogReadAll,
+    RoleManagementReadDirectory,
+    RoleManagementReadWriteDirectory,
+    PolicyReadWriteCrossTenantAccess,
+    DomainReadWriteAll,
+    UserAuthMethodTapReadAll,
+    UserAuthMethodTapReadWriteAll,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 14] = [
         Permission::PolicyReadAll,
         Permission::PolicyReadWriteAuthenticationMethod,
         Permission::UserAuthenticationMethodReadAll,
@@ -166,6 +178,12 @@ impl Permission {
         Permission::UserReadWriteAll,
         Permission::GroupReadWriteAll,
         Permission::AuditLogReadAll,
+        Permission::RoleManagementReadDirectory,
+        Permission::RoleManagementReadWriteDirectory,
+        Permission::PolicyReadWriteCrossTenantAccess,
+        Permission::DomainReadWriteAll,
+        Permission::UserAuthMethodTapReadAll,
+        Permission::UserAuthMethodTapReadWriteAll,
     ];
 
     /// Graph's name for the permission, e.g. "Policy.Read.All".
@@ -183,6 +201,12 @@ impl Permission {
             Permission::UserReadWriteAll => "User.ReadWrite.All",
             Permission::GroupReadWriteAll => "Group.ReadWrite.All",
             Permission::AuditLogReadAll => "AuditLog.Read.All",
+            Permission::RoleManagementReadDirectory => "RoleManagement.Read.Directory",
+            Permission::RoleManagementReadWriteDirectory => "RoleManagement.ReadWrite.Directory",
+            Permission::PolicyReadWriteCrossTenantAccess => "Policy.ReadWrite.CrossTenantAccess",
+            Permission::DomainReadWriteAll => "Domain.ReadWrite.All",
+            Permission::UserAuthMethodTapReadAll => "UserAuthMethod-TAP.Read.All",
+            Permission::UserAuthMethodTapReadWriteAll => "UserAuthMethod-TAP.ReadWrite.All",
         }
     }
 
@@ -243,13 +267,22 @@ pub enum Action {
     ReadApplications,
     /// Register, change or delete applications and their secrets.
     WriteApplications,
-    /// List/get a user's auth methods incl. TAP details (never the code).
+    /// List/get every one of a user's auth methods (passkeys, password, pass).
     ReadMethods {
         target: Uuid,
     },
-    /// Create or delete a TAP (or delete another method) for `target`;
-    /// `target_is_admin` = the target holds any role.
+    /// List/get a user's Temporary Access Pass alone (details, never the code).
+    ReadTap {
+        target: Uuid,
+    },
+    /// Create or delete a TAP for `target`; `target_is_admin` = the target holds any role.
     ManageTap {
+        target: Uuid,
+        target_is_admin: bool,
+    },
+    /// Delete another of `target`'s methods (a passkey): the same roles as [`Action::ManageTap`],
+    /// but an application needs the permission over every method.
+    ManageMethods {
         target: Uuid,
         target_is_admin: bool,
     },
@@ -271,14 +304,14 @@ pub const ADMIN_TARGET_MESSAGE: &str = "Only a Privileged Authentication Adminis
 pub fn authorize(principal: &Principal, action: &Action) -> Result<(), DomainError> {
     let allowed = match principal {
         Principal::User { id, roles } => {
-            if let Action::ManageTap { target, .. } = action
+            if let Action::ManageTap { target, .. } | Action::ManageMethods { target, .. } = action
                 && target == id
             {
                 return Err(DomainError::AccessDenied(SELF_TAP_MESSAGE.to_owned()));
             }
             let own = match action {
                 Action::DeleteOwnMethod => true,
-                Action::ReadMethods { target } => target == id,
+                Action::ReadMethods { target } | Action::ReadTap { target } => target == id,
                 _ => false,
             };
             own || roles.iter().any(|&role| role_allows(role, action))
@@ -296,6 +329,10 @@ pub fn authorize(principal: &Principal, action: &Action) -> Result<(), DomainErr
             Action::ManageTap {
                 target_is_admin: true,
                 ..
+            }
+            | Action::ManageMethods {
+                target_is_admin: true,
+                ..
             },
         ) if roles.contains(&Role::AuthenticationAdministrator) => ADMIN_TARGET_MESSAGE,
         _ => INSUFFICIENT_PRIVILEGES_MESSAGE,
@@ -310,14 +347,22 @@ fn role_allows(role: Role, action: &Action) -> bool {
         Role::GlobalAdministrator => true,
         Role::PrivilegedAuthenticationAdministrator => matches!(
             action,
-            A::ManageTap { .. } | A::ReadMethods { .. } | A::ReadUsers
+            A::ManageTap { .. }
+                | A::ManageMethods { .. }
+                | A::ReadMethods { .. }
+                | A::ReadTap { .. }
+                | A::ReadUsers
         ),
         Role::AuthenticationAdministrator => matches!(
             action,
             A::ManageTap {
                 target_is_admin: false,
                 ..
+            } | A::ManageMethods {
+                target_is_admin: false,
+                ..
             } | A::ReadMethods { .. }
+                | A::ReadTap { .. }
                 | A::ReadUsers
         ),
         Role::AuthenticationPolicyAdministrator => matches!(action, A::ReadPolicy | A::WritePolicy),
@@ -330,6 +375,7 @@ fn role_allows(role: Role, action: &Action) -> bool {
                 | A::ReadAudit
                 | A::ReadApplications
                 | A::ReadMethods { .. }
+                | A::ReadTap { .. }
         ),
     }
 }
@@ -344,15 +390,28 @@ fn required_permissions(action: &Action) -> &'static [Permission] {
         Action::WriteUsers => &[P::UserReadWriteAll],
         Action::ReadGroups => &[P::GroupReadWriteAll, P::UserReadAll, P::UserReadWriteAll],
         Action::WriteGroups => &[P::GroupReadWriteAll],
-        Action::ReadRoleAssignments => &[P::UserReadAll, P::UserReadWriteAll],
-        Action::WriteRoleAssignments => &[],
+        Action::ReadRoleAssignments => &[
+            P::RoleManagementReadDirectory,
+            P::RoleManagementReadWriteDirectory,
+        ],
+        Action::WriteRoleAssignments => &[P::RoleManagementReadWriteDirectory],
         Action::ReadAudit => &[P::AuditLogReadAll],
         Action::ReadApplications | Action::WriteApplications => &[],
         Action::ReadMethods { .. } => &[
             P::UserAuthenticationMethodReadAll,
             P::UserAuthenticationMethodReadWriteAll,
         ],
-        Action::ManageTap { .. } => &[P::UserAuthenticationMethodReadWriteAll],
+        Action::ReadTap { .. } => &[
+            P::UserAuthMethodTapReadAll,
+            P::UserAuthMethodTapReadWriteAll,
+            P::UserAuthenticationMethodReadAll,
+            P::UserAuthenticationMethodReadWriteAll,
+        ],
+        Action::ManageTap { .. } => &[
+            P::UserAuthMethodTapReadWriteAll,
+            P::UserAuthenticationMethodReadWriteAll,
+        ],
+        Action::ManageMethods { .. } => &[P::UserAuthenticationMethodReadWriteAll],
         Action::DeleteOwnMethod => &[],
     }
 }
@@ -472,6 +531,12 @@ mod tests {
             "User.ReadWrite.All",
             "Group.ReadWrite.All",
             "AuditLog.Read.All",
+            "RoleManagement.Read.Directory",
+            "RoleManagement.ReadWrite.Directory",
+            "Policy.ReadWrite.CrossTenantAccess",
+            "Domain.ReadWrite.All",
+            "UserAuthMethod-TAP.Read.All",
+            "UserAuthMethod-TAP.ReadWrite.All",
         ];
         let names: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
         assert_eq!(names, expected);
@@ -483,7 +548,13 @@ mod tests {
             assert_eq!(p.to_string(), p.as_str());
         }
         assert_eq!(Permission::parse("Directory.Read.All"), None);
+        assert_eq!(Permission::parse("UserAuthMethod.TAP.Read.All"), None);
+        assert_eq!(Permission::parse("RoleManagement.Read.All"), None);
         assert_eq!(Permission::parse(""), None);
+        assert_eq!(
+            Permission::parse(" useraUthmethod-tap.readwrite.all "),
+            Some(Permission::UserAuthMethodTapReadWriteAll)
+        );
     }
 
     fn user(roles: &[Role]) -> Principal {
@@ -518,8 +589,13 @@ mod tests {
         ];
         for target in [ME, OTHER] {
             actions.push(Action::ReadMethods { target });
+            actions.push(Action::ReadTap { target });
             for target_is_admin in [false, true] {
                 actions.push(Action::ManageTap {
+                    target,
+                    target_is_admin,
+                });
+                actions.push(Action::ManageMethods {
                     target,
                     target_is_admin,
                 });
@@ -553,7 +629,7 @@ mod tests {
             | Action::WriteGroups
             | Action::WriteRoleAssignments
             | Action::WriteApplications => has(&[GlobalAdministrator]),
-            Action::ReadMethods { target } => {
+            Action::ReadMethods { target } | Action::ReadTap { target } => {
                 *target == ME
                     || has(&[
                         GlobalAdministrator,
@@ -562,12 +638,20 @@ mod tests {
                         GlobalReader,
                     ])
             }
-            Action::ManageTap { target, .. } if *target == ME => false,
+            Action::ManageTap { target, .. } | Action::ManageMethods { target, .. }
+                if *target == ME =>
+            {
+                false
+            }
             Action::ManageTap {
                 target_is_admin: true,
                 ..
+            }
+            | Action::ManageMethods {
+                target_is_admin: true,
+                ..
             } => has(&[GlobalAdministrator, PrivilegedAuthenticationAdministrator]),
-            Action::ManageTap { .. } => has(&[
+            Action::ManageTap { .. } | Action::ManageMethods { .. } => has(&[
                 GlobalAdministrator,
                 PrivilegedAuthenticationAdministrator,
                 AuthenticationAdministrator,
@@ -653,9 +737,12 @@ mod tests {
         match action {
             Action::ReadPolicy => any(&[PolicyReadAll, PolicyReadWriteAuthenticationMethod]),
             Action::WritePolicy => any(&[PolicyReadWriteAuthenticationMethod]),
-            Action::ReadUsers | Action::ReadRoleAssignments => {
-                any(&[UserReadAll, UserReadWriteAll])
-            }
+            Action::ReadUsers => any(&[UserReadAll, UserReadWriteAll]),
+            Action::ReadRoleAssignments => any(&[
+                RoleManagementReadDirectory,
+                RoleManagementReadWriteDirectory,
+            ]),
+            Action::WriteRoleAssignments => any(&[RoleManagementReadWriteDirectory]),
             Action::WriteUsers => any(&[UserReadWriteAll]),
             Action::ReadGroups => any(&[GroupReadWriteAll, UserReadAll, UserReadWriteAll]),
             Action::WriteGroups => any(&[GroupReadWriteAll]),
@@ -664,11 +751,18 @@ mod tests {
                 UserAuthenticationMethodReadAll,
                 UserAuthenticationMethodReadWriteAll,
             ]),
-            Action::ManageTap { .. } => any(&[UserAuthenticationMethodReadWriteAll]),
-            Action::WriteRoleAssignments
-            | Action::DeleteOwnMethod
-            | Action::ReadApplications
-            | Action::WriteApplications => false,
+            Action::ReadTap { .. } => any(&[
+                UserAuthMethodTapReadAll,
+                UserAuthMethodTapReadWriteAll,
+                UserAuthenticationMethodReadAll,
+                UserAuthenticationMethodReadWriteAll,
+            ]),
+            Action::ManageTap { .. } => any(&[
+                UserAuthMethodTapReadWriteAll,
+                UserAuthenticationMethodReadWriteAll,
+            ]),
+            Action::ManageMethods { .. } => any(&[UserAuthenticationMethodReadWriteAll]),
+            Action::DeleteOwnMethod | Action::ReadApplications | Action::WriteApplications => false,
         }
     }
 
@@ -688,6 +782,55 @@ mod tests {
     }
 
     #[test]
+    fn role_assignments_need_a_role_management_permission() {
+        for p in [Permission::UserReadAll, Permission::UserReadWriteAll] {
+            assert!(authorize(&app(&[p]), &Action::ReadRoleAssignments).is_err());
+        }
+        let read = app(&[Permission::RoleManagementReadDirectory]);
+        assert_eq!(authorize(&read, &Action::ReadRoleAssignments), Ok(()));
+        assert!(authorize(&read, &Action::WriteRoleAssignments).is_err());
+        assert!(authorize(&read, &Action::ReadUsers).is_err());
+        let write = app(&[Permission::RoleManagementReadWriteDirectory]);
+        assert_eq!(authorize(&write, &Action::ReadRoleAssignments), Ok(()));
+        assert_eq!(authorize(&write, &Action::WriteRoleAssignments), Ok(()));
+    }
+
+    #[test]
+    fn the_granular_tap_permissions_reach_the_pass_and_nothing_else() {
+        let target = OTHER;
+        let read = app(&[Permission::UserAuthMethodTapReadAll]);
+        assert_eq!(authorize(&read, &Action::ReadTap { target }), Ok(()));
+        assert!(authorize(&read, &Action::ReadMethods { target }).is_err());
+        let manage = Action::ManageTap {
+            target,
+            target_is_admin: true,
+        };
+        assert!(authorize(&read, &manage).is_err());
+        let write = app(&[Permission::UserAuthMethodTapReadWriteAll]);
+        assert_eq!(authorize(&write, &Action::ReadTap { target }), Ok(()));
+        assert_eq!(authorize(&write, &manage), Ok(()));
+        assert!(authorize(&write, &Action::ReadMethods { target }).is_err());
+        let passkey = Action::ManageMethods {
+            target,
+            target_is_admin: false,
+        };
+        assert!(authorize(&write, &passkey).is_err());
+        let every_method = app(&[Permission::UserAuthenticationMethodReadWriteAll]);
+        assert_eq!(authorize(&every_method, &passkey), Ok(()));
+    }
+
+    #[test]
+    fn cross_tenant_and_domain_permissions_grant_nothing_yet() {
+        let principal = app(&[
+            Permission::PolicyReadWriteCrossTenantAccess,
+            Permission::DomainReadWriteAll,
+        ]);
+        for action in all_actions() {
+            assert!(authorize(&principal, &action).is_err(), "{action:?}");
+        }
+    }
+
+    #[test]
     fn app_without_permissions_may_do_nothing() {
         for action in all_actions() {
             assert_eq!(
@@ -701,9 +844,10 @@ mod tests {
     }
 
     #[test]
-    fn app_with_every_permission_still_cannot_assign_roles_or_delete_own_methods() {
+    fn app_with_every_permission_still_cannot_touch_apps_or_delete_own_methods() {
         let all = app(&Permission::ALL);
-        assert!(authorize(&all, &Action::WriteRoleAssignments).is_err());
+        assert!(authorize(&all, &Action::ReadApplications).is_err());
+        assert!(authorize(&all, &Action::WriteApplications).is_err());
         assert!(authorize(&all, &Action::DeleteOwnMethod).is_err());
         // An app's own id as target is not "self" in the user sense: it has no methods to protect.
         let action = Action::ManageTap {
@@ -718,7 +862,7 @@ mod tests {
         fn more_roles_never_take_a_permission_away(
             mask in 0u8..32,
             extra in 0usize..5,
-            action_index in 0usize..16,
+            action_index in 0usize..64,
         ) {
             let roles: Vec<Role> = Role::ALL
                 .into_iter()

@@ -157,7 +157,7 @@ async fn purge_expired(state: SharedState) {
 }
 
 /// Largest request body accepted anywhere: policy and user objects are small.
-const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: SharedState) -> Router {
     Router::new()

@@ -4,6 +4,7 @@
 
 mod applications;
 mod audit;
+mod batch;
 mod groups;
 mod methods;
 mod policy;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<SharedState> {
         .merge(policy::routes())
         .merge(methods::routes())
         .merge(audit::routes())
+        .merge(batch::routes())
 }
 
 /// `{"value": [...]}` with the `@odata.context` Graph puts on collections.

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tapd_store::{PasskeyRecord, UserRecord};
 
 use super::audit::{self, Change};
-use super::passes::{self, PassView, Subject};
+use super::passes::{self, MethodScope, PassView, Subject};
 use super::{Ctx, ServiceError, ServiceResult, Services};
 
 /// Every method of one user.
@@ -18,7 +18,7 @@ pub struct Methods {
 }
 
 pub async fn list(svc: &Services, ctx: &Ctx, subject: Subject<'_>) -> ServiceResult<Methods> {
-    let user = passes::readable(svc, ctx, subject).await?;
+    let user = passes::readable(svc, ctx, subject, MethodScope::Every).await?;
     let pass = passes::pass_of(svc, ctx, &user).await?;
     let passkeys = svc.store.passkeys_of(user.id).await?;
     Ok(Methods {
@@ -44,7 +44,7 @@ pub async fn passkeys(
     ctx: &Ctx,
     subject: Subject<'_>,
 ) -> ServiceResult<(UserRecord, Vec<PasskeyRecord>)> {
-    let user = passes::readable(svc, ctx, subject).await?;
+    let user = passes::readable(svc, ctx, subject, MethodScope::Every).await?;
     let passkeys = svc.store.passkeys_of(user.id).await?;
     Ok((user, passkeys))
 }
@@ -55,7 +55,7 @@ pub async fn passkey(
     subject: Subject<'_>,
     id: &str,
 ) -> ServiceResult<PasskeyRecord> {
-    let user = passes::readable(svc, ctx, subject).await?;
+    let user = passes::readable(svc, ctx, subject, MethodScope::Every).await?;
     let credential_id = URL_SAFE_NO_PAD
         .decode(id)
         .map_err(|_| passkey_not_found(id))?;
@@ -72,7 +72,7 @@ pub async fn delete_passkey(
     subject: Subject<'_>,
     id: &str,
 ) -> ServiceResult<()> {
-    let user = passes::deletable(svc, ctx, subject).await?;
+    let user = passes::deletable(svc, ctx, subject, MethodScope::Every).await?;
     let credential_id = URL_SAFE_NO_PAD
         .decode(id)
         .map_err(|_| passkey_not_found(id))?;

@@ -21,6 +21,39 @@ pub enum Subject<'a> {
     User(&'a str),
 }
 
+/// Which of the subject's methods an operation reads or changes. Graph lets an application hold
+/// permissions over the pass alone (`UserAuthMethod-TAP.*`) or over every method; users' roles
+/// reach both alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodScope {
+    /// The Temporary Access Pass.
+    Pass,
+    /// Every method (the list of all, passkeys).
+    Every,
+}
+
+impl MethodScope {
+    fn read(self, target: Uuid) -> Action {
+        match self {
+            MethodScope::Pass => Action::ReadTap { target },
+            MethodScope::Every => Action::ReadMethods { target },
+        }
+    }
+
+    fn manage(self, target: Uuid, target_is_admin: bool) -> Action {
+        match self {
+            MethodScope::Pass => Action::ManageTap {
+                target,
+                target_is_admin,
+            },
+            MethodScope::Every => Action::ManageMethods {
+                target,
+                target_is_admin,
+            },
+        }
+    }
+}
+
 /// A pass with its usability now (SPEC §5.3).
 pub struct PassView {
     pub pass: TapPass,
@@ -43,12 +76,13 @@ pub struct IssueInput {
     pub is_usable_once: Option<bool>,
 }
 
-/// Resolves the subject and checks the caller may read its methods. An unknown user is a 404
-/// only for callers who could read some user's methods; others learn nothing (403).
+/// Resolves the subject and checks the caller may read those of its methods. An unknown user
+/// is a 404 only for callers who could read some user's methods; others learn nothing (403).
 pub async fn readable(
     svc: &Services,
     ctx: &Ctx,
     subject: Subject<'_>,
+    scope: MethodScope,
 ) -> ServiceResult<UserRecord> {
     let id = match subject {
         Subject::Me => return ctx.user().cloned(),
@@ -56,24 +90,23 @@ pub async fn readable(
     };
     match svc.store.find_user(id).await? {
         Some(user) => {
-            ctx.authorize(Action::ReadMethods { target: user.id })?;
+            ctx.authorize(scope.read(user.id))?;
             Ok(user)
         }
         None => {
-            ctx.authorize(Action::ReadMethods {
-                target: Uuid::nil(),
-            })?;
+            ctx.authorize(scope.read(Uuid::nil()))?;
             Err(ServiceError::user_not_found(id))
         }
     }
 }
 
-/// Resolves the subject and checks the caller may delete its methods: helpdesk by role and
-/// target, oneself one's own.
+/// Resolves the subject and checks the caller may delete those of its methods: helpdesk by
+/// role and target, oneself one's own.
 pub async fn deletable(
     svc: &Services,
     ctx: &Ctx,
     subject: Subject<'_>,
+    scope: MethodScope,
 ) -> ServiceResult<UserRecord> {
     match subject {
         Subject::Me => {
@@ -81,20 +114,22 @@ pub async fn deletable(
             ctx.authorize(Action::DeleteOwnMethod)?;
             Ok(user)
         }
-        Subject::User(id) => manageable(svc, ctx, Subject::User(id)).await,
+        Subject::User(id) => manageable(svc, ctx, Subject::User(id), scope).await,
     }
 }
 
-/// Resolves the subject and checks the caller may issue or delete its pass.
-async fn manageable(svc: &Services, ctx: &Ctx, subject: Subject<'_>) -> ServiceResult<UserRecord> {
+/// Resolves the subject and checks the caller may issue or delete its pass (or other methods).
+async fn manageable(
+    svc: &Services,
+    ctx: &Ctx,
+    subject: Subject<'_>,
+    scope: MethodScope,
+) -> ServiceResult<UserRecord> {
     let id = match subject {
         // Nobody issues themselves a pass: this refuses every role.
         Subject::Me => {
             let user = ctx.user()?.clone();
-            ctx.authorize(Action::ManageTap {
-                target: user.id,
-                target_is_admin: false,
-            })?;
+            ctx.authorize(scope.manage(user.id, false))?;
             return Ok(user);
         }
         Subject::User(id) => id,
@@ -102,17 +137,11 @@ async fn manageable(svc: &Services, ctx: &Ctx, subject: Subject<'_>) -> ServiceR
     match svc.store.find_user(id).await? {
         Some(user) => {
             let target_is_admin = !svc.store.roles_of(user.id).await?.is_empty();
-            ctx.authorize(Action::ManageTap {
-                target: user.id,
-                target_is_admin,
-            })?;
+            ctx.authorize(scope.manage(user.id, target_is_admin))?;
             Ok(user)
         }
         None => {
-            ctx.authorize(Action::ManageTap {
-                target: Uuid::nil(),
-                target_is_admin: false,
-            })?;
+            ctx.authorize(scope.manage(Uuid::nil(), false))?;
             Err(ServiceError::user_not_found(id))
         }
     }
@@ -150,7 +179,7 @@ pub async fn list(
     ctx: &Ctx,
     subject: Subject<'_>,
 ) -> ServiceResult<(UserRecord, Option<PassView>)> {
-    let user = readable(svc, ctx, subject).await?;
+    let user = readable(svc, ctx, subject, MethodScope::Pass).await?;
     let pass = pass_of(svc, ctx, &user).await?;
     Ok((user, pass))
 }
@@ -185,7 +214,7 @@ pub async fn issue_defaults(
     ctx: &Ctx,
     subject: Subject<'_>,
 ) -> ServiceResult<IssueDefaults> {
-    manageable(svc, ctx, subject).await?;
+    manageable(svc, ctx, subject, MethodScope::Pass).await?;
     let policy = svc.store.policy().await?;
     Ok(IssueDefaults {
         lifetime_minutes: policy.default_lifetime_in_minutes,
@@ -200,7 +229,7 @@ pub async fn issue(
     subject: Subject<'_>,
     input: IssueInput,
 ) -> ServiceResult<IssuedPass> {
-    let user = manageable(svc, ctx, subject).await?;
+    let user = manageable(svc, ctx, subject, MethodScope::Pass).await?;
     let policy = svc.store.policy().await?;
     let lifetime = input
         .lifetime_minutes
@@ -292,7 +321,7 @@ pub async fn delete(
     subject: Subject<'_>,
     id: &str,
 ) -> ServiceResult<()> {
-    let user = deletable(svc, ctx, subject).await?;
+    let user = deletable(svc, ctx, subject, MethodScope::Pass).await?;
     let pass_id = Uuid::parse_str(id).map_err(|_| pass_not_found(id))?;
     let record = audit::change(
         ctx,

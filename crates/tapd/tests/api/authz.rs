@@ -19,13 +19,56 @@ enum Who {
     Plain,
     AppAll,
     AppNone,
+    /// An application with one permission each, as Graph names them.
+    AppUserRead,
+    AppRoleRead,
+    AppRoleWrite,
+    AppMethodsRead,
+    AppTapRead,
+    AppTapWrite,
+    AppCrossTenantAndDomains,
 }
 
 use Who::*;
 
-const EVERYONE: [Who; 10] = [
-    Anonymous, BadToken, Global, PrivAuth, Auth, Policy, Reader, Plain, AppAll, AppNone,
+const EVERYONE: [Who; 17] = [
+    Anonymous,
+    BadToken,
+    Global,
+    PrivAuth,
+    Auth,
+    Policy,
+    Reader,
+    Plain,
+    AppAll,
+    AppNone,
+    AppUserRead,
+    AppRoleRead,
+    AppRoleWrite,
+    AppMethodsRead,
+    AppTapRead,
+    AppTapWrite,
+    AppCrossTenantAndDomains,
 ];
+
+/// The permissions of an application caller; `None` for users and the unauthenticated.
+fn app_permissions(who: Who) -> Option<Vec<Permission>> {
+    use Permission as P;
+    Some(match who {
+        AppAll => P::ALL.to_vec(),
+        AppNone => vec![],
+        AppUserRead => vec![P::UserReadAll],
+        AppRoleRead => vec![P::RoleManagementReadDirectory],
+        AppRoleWrite => vec![P::RoleManagementReadWriteDirectory],
+        AppMethodsRead => vec![P::UserAuthenticationMethodReadAll],
+        AppTapRead => vec![P::UserAuthMethodTapReadAll],
+        AppTapWrite => vec![P::UserAuthMethodTapReadWriteAll],
+        AppCrossTenantAndDomains => {
+            vec![P::PolicyReadWriteCrossTenantAccess, P::DomainReadWriteAll]
+        }
+        _ => return None,
+    })
+}
 
 /// The outcome for each caller: 401 without a valid token, else `allowed` → 2xx, others → 403.
 fn expected(who: Who, allowed: &[Who]) -> u16 {
@@ -76,8 +119,7 @@ async fn every_route_by_every_caller() {
             }
             Reader => app.signed_in("reader", &[Role::GlobalReader]).await.1,
             Plain => app.signed_in("plain", &[]).await.1,
-            AppAll => app.app(&Permission::ALL).await,
-            AppNone => app.app(&[]).await,
+            apps => app.app(&app_permissions(apps).expect("an app")).await,
         };
         clients.push((who, client));
     }
@@ -103,7 +145,14 @@ async fn every_route_by_every_caller() {
         );
     }
     let none = "00000000-0000-0000-0000-00000000dead";
-    let promoted = app.create_user("promoted").await;
+    // Users that the role assignment route promotes, one per caller that may.
+    let mut promoted = std::collections::HashMap::new();
+    for (who, _) in &clients {
+        promoted.insert(
+            *who,
+            app.create_user(&format!("promoted{}", *who as u8)).await.id,
+        );
+    }
 
     // (method, path for the caller, body for the caller, who may, status when allowed)
     type PerCaller = Box<dyn Fn(Who) -> Option<Value>>;
@@ -137,7 +186,7 @@ async fn every_route_by_every_caller() {
             Method::GET,
             same("/v1.0/users".into()),
             no_body(),
-            vec![Global, PrivAuth, Auth, Reader, AppAll],
+            vec![Global, PrivAuth, Auth, Reader, AppAll, AppUserRead],
             200,
         ),
         (
@@ -155,7 +204,7 @@ async fn every_route_by_every_caller() {
             Method::GET,
             same(format!("/v1.0/users/{}", member.id)),
             no_body(),
-            vec![Global, PrivAuth, Auth, Reader, AppAll],
+            vec![Global, PrivAuth, Auth, Reader, AppAll, AppUserRead],
             200,
         ),
         (
@@ -187,7 +236,7 @@ async fn every_route_by_every_caller() {
             Method::GET,
             same("/v1.0/groups".into()),
             no_body(),
-            vec![Global, Reader, AppAll],
+            vec![Global, Reader, AppAll, AppUserRead],
             200,
         ),
         (
@@ -208,7 +257,7 @@ async fn every_route_by_every_caller() {
             Method::GET,
             same(format!("/v1.0/groups/{gid}/members")),
             no_body(),
-            vec![Global, Reader, AppAll],
+            vec![Global, Reader, AppAll, AppUserRead],
             200,
         ),
         (
@@ -231,23 +280,25 @@ async fn every_route_by_every_caller() {
             Method::GET,
             same("/v1.0/roleManagement/directory/roleDefinitions".into()),
             no_body(),
-            vec![Global, Reader, AppAll],
+            vec![Global, Reader, AppAll, AppRoleRead, AppRoleWrite],
             200,
         ),
         (
             Method::GET,
             same("/v1.0/roleManagement/directory/roleAssignments".into()),
             no_body(),
-            vec![Global, Reader, AppAll],
+            vec![Global, Reader, AppAll, AppRoleRead, AppRoleWrite],
             200,
         ),
         (
             Method::POST,
             same("/v1.0/roleManagement/directory/roleAssignments".into()),
-            fixed(Some(
-                json!({"principalId": promoted.id, "roleDefinitionId": Role::GlobalReader.template_id(), "directoryScopeId": "/"}),
-            )),
-            vec![Global],
+            Box::new(move |w| {
+                Some(
+                    json!({"principalId": promoted[&w], "roleDefinitionId": Role::GlobalReader.template_id(), "directoryScopeId": "/"}),
+                )
+            }),
+            vec![Global, AppAll, AppRoleWrite],
             200,
         ),
         (
@@ -256,7 +307,7 @@ async fn every_route_by_every_caller() {
                 "/v1.0/roleManagement/directory/roleAssignments/{none}"
             )),
             no_body(),
-            vec![Global],
+            vec![Global, AppAll, AppRoleWrite],
             404,
         ),
         (
@@ -277,42 +328,71 @@ async fn every_route_by_every_caller() {
             Method::GET,
             same(taps(&admin_target.id)),
             no_body(),
-            vec![Global, PrivAuth, Auth, Reader, AppAll],
+            vec![
+                Global,
+                PrivAuth,
+                Auth,
+                Reader,
+                AppAll,
+                AppMethodsRead,
+                AppTapRead,
+                AppTapWrite,
+            ],
             200,
         ),
         (
             Method::GET,
             same(format!("/v1.0/users/{}/authentication/methods", member.id)),
             no_body(),
-            vec![Global, PrivAuth, Auth, Reader, AppAll],
+            vec![Global, PrivAuth, Auth, Reader, AppAll, AppMethodsRead],
             200,
         ),
         (
-            Method::POST,
-            same(taps(&member.id)),
-            fixed(Some(json!({}))),
-            vec![Global, PrivAuth, Auth, AppAll],
+            Method::GET,
+            same(format!(
+                "/v1.0/users/{}/authentication/fido2Methods",
+                member.id
+            )),
+            no_body(),
+            vec![Global, PrivAuth, Auth, Reader, AppAll, AppMethodsRead],
             200,
         ),
         (
             Method::DELETE,
-            same(format!("{}/{none}", taps(&member.id))),
+            same(format!(
+                "/v1.0/users/{}/authentication/fido2Methods/AAAA",
+                member.id
+            )),
             no_body(),
             vec![Global, PrivAuth, Auth, AppAll],
             404,
         ),
         (
             Method::POST,
+            same(taps(&member.id)),
+            fixed(Some(json!({}))),
+            vec![Global, PrivAuth, Auth, AppAll, AppTapWrite],
+            200,
+        ),
+        (
+            Method::DELETE,
+            same(format!("{}/{none}", taps(&member.id))),
+            no_body(),
+            vec![Global, PrivAuth, Auth, AppAll, AppTapWrite],
+            404,
+        ),
+        (
+            Method::POST,
             same(taps(&admin_target.id)),
             fixed(Some(json!({}))),
-            vec![Global, PrivAuth, AppAll],
+            vec![Global, PrivAuth, AppAll, AppTapWrite],
             200,
         ),
         (
             Method::DELETE,
             same(format!("{}/{none}", taps(&admin_target.id))),
             no_body(),
-            vec![Global, PrivAuth, AppAll],
+            vec![Global, PrivAuth, AppAll, AppTapWrite],
             404,
         ),
         (
@@ -356,7 +436,7 @@ async fn every_route_by_every_caller() {
                 want = *ok_status;
             }
             // /me for an app is a 400 in Graph, not a 403.
-            if path.starts_with("/v1.0/me") && matches!(who, AppAll | AppNone) {
+            if path.starts_with("/v1.0/me") && app_permissions(*who).is_some() {
                 want = 400;
             }
             if got != want {

@@ -203,6 +203,10 @@ async fn the_binary_end_to_end() {
         "ci",
         "--permission",
         "Policy.Read.All",
+        "--permission",
+        "RoleManagement.Read.Directory",
+        "--permission",
+        "UserAuthMethod-TAP.ReadWrite.All",
         "--json",
     ]))
     .expect("json");
@@ -215,6 +219,18 @@ async fn the_binary_end_to_end() {
         .expect("client credentials");
     let policy = env.ok(&["policy", "get", "--json", "--token", &token.access_token]);
     assert!(policy.contains("\"defaultLength\": 10"), "{policy}");
+    let graph = tapd_client::Client::new(&server).with_token(&token.access_token);
+    let roles = graph
+        .get("/v1.0/roleManagement/directory/roleAssignments")
+        .await;
+    assert!(
+        roles.is_ok(),
+        "Graph's permission names are accepted: {roles:?}"
+    );
+    let taps = graph
+        .get("/v1.0/users/alice@tapd.local/authentication/temporaryAccessPassMethods")
+        .await;
+    assert!(taps.is_ok(), "{taps:?}");
     assert!(
         !env.tapd(&[
             "app",

@@ -5,6 +5,7 @@
 mod authenticator;
 mod authz;
 mod bad_input;
+mod batch;
 mod browser;
 mod cli;
 mod client;
