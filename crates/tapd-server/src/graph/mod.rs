@@ -7,6 +7,7 @@ mod audit;
 mod groups;
 mod methods;
 mod policy;
+mod reports;
 mod roles;
 mod users;
 
@@ -27,6 +28,7 @@ pub fn routes() -> Router<SharedState> {
         .merge(policy::routes())
         .merge(methods::routes())
         .merge(audit::routes())
+        .merge(reports::routes())
 }
 
 /// `{"value": [...]}` with the `@odata.context` Graph puts on collections.

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod client;
 mod directory;
+mod fido2;
 mod hardening;
 mod helpers;
 mod oidc;
