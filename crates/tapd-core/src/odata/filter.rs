@@ -170,9 +170,7 @@ pub fn parse_filter(text: &str, resource: &Resource) -> Result<Filter, DomainErr
         terms: 0,
     };
     if p.tokens.is_empty() {
-        return Err(DomainError::BadRequest(
-            "The $filter option is empty.".into(),
-        ));
+        return Err(DomainError::BadRequest("The $filter option is empty.".into()));
     }
     let filter = p.or(0)?;
     match p.tokens.get(p.at) {
@@ -415,11 +413,7 @@ impl fmt::Display for Filter {
                 value,
             } => write!(f, "{property} {} {value}", op.as_str()),
             Filter::StartsWith { property, prefix } => {
-                write!(
-                    f,
-                    "startswith({property}, {})",
-                    Literal::Text(prefix.clone())
-                )
+                write!(f, "startswith({property}, {})", Literal::Text(prefix.clone()))
             }
             Filter::In { property, values } => {
                 let list: Vec<String> = values.iter().map(Literal::to_string).collect();

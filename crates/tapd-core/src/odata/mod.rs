@@ -350,9 +350,7 @@ fn parse_search(value: &str, resource: &Resource) -> Result<Search, DomainError>
         Some(_) => return Err(usage()),
     };
     if joins.iter().any(|j| j != &joins[0]) {
-        return Err(bad(
-            "Invalid $search: use either AND or OR between terms, not both.",
-        ));
+        return Err(bad("Invalid $search: use either AND or OR between terms, not both."));
     }
     Ok(Search { any, terms })
 }

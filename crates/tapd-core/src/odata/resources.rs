@@ -19,10 +19,7 @@ pub static USERS: Resource = Resource {
             .search(),
         Property::of("givenName", Kind::Text).filter().nullable(),
         Property::of("surname", Kind::Text).filter().nullable(),
-        Property::of("mail", Kind::Text)
-            .filter()
-            .nullable()
-            .search(),
+        Property::of("mail", Kind::Text).filter().nullable().search(),
         Property::of("accountEnabled", Kind::Bool).filter(),
         Property::of("userType", Kind::Enum(USER_TYPES)).filter(),
         Property::of("creationType", Kind::Text).filter().nullable(),

@@ -55,7 +55,10 @@ fn names_and_operators_are_case_insensitive_and_canonical() {
         eq("displayName", "x"),
         "the property's own spelling is kept"
     );
-    assert_eq!(f("userType eq 'guest'").unwrap(), eq("userType", "Guest"));
+    assert_eq!(
+        f("userType eq 'guest'").unwrap(),
+        eq("userType", "Guest")
+    );
     assert_eq!(
         f("startswith(displayName,'O''Brien')").unwrap(),
         Filter::StartsWith {
@@ -224,14 +227,16 @@ fn leaf() -> impl Strategy<Value = Filter> {
             op,
             value: Literal::Time(OffsetDateTime::from_unix_timestamp(s).unwrap())
         }),
-        (texts.clone(), text())
-            .prop_map(|(property, prefix)| Filter::StartsWith { property, prefix }),
-        (texts, prop::collection::vec(text(), 1..=MAX_IN_VALUES)).prop_map(|(property, values)| {
-            Filter::In {
-                property,
-                values: values.into_iter().map(Literal::Text).collect(),
-            }
+        (texts.clone(), text()).prop_map(|(property, prefix)| Filter::StartsWith {
+            property,
+            prefix
         }),
+        (texts, prop::collection::vec(text(), 1..=MAX_IN_VALUES)).prop_map(
+            |(property, values)| Filter::In {
+                property,
+                values: values.into_iter().map(Literal::Text).collect()
+            }
+        ),
         Just(Filter::Compare {
             property: "mail",
             op: CmpOp::Eq,
@@ -243,7 +248,8 @@ fn leaf() -> impl Strategy<Value = Filter> {
 fn filter() -> impl Strategy<Value = Filter> {
     leaf().prop_recursive(4, 24, 2, |inner| {
         prop_oneof![
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Filter::Or(Box::new(a), Box::new(b))),
             inner.prop_map(|a| Filter::Not(Box::new(a))),
         ]
