@@ -40,7 +40,8 @@ done
 creds=$("$tapd" app create --name "graph-sdk-test" --json \
   --permission Policy.ReadWrite.AuthenticationMethod \
   --permission UserAuthenticationMethod.ReadWrite.All \
-  --permission User.ReadWrite.All)
+  --permission User.ReadWrite.All \
+  --permission AuditLog.Read.All)
 client_id=$(printf '%s' "$creds" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')
 client_secret=$(printf '%s' "$creds" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
 token=$(curl -sf "$url/oauth2/v2.0/token" \

@@ -9,18 +9,22 @@
 mod apps;
 mod encoding;
 mod error;
+mod fido2;
 mod methods;
 pub mod odata;
 mod pass;
 mod policy;
+mod report;
 mod roles;
 mod throttle;
 
 pub use apps::*;
 pub use encoding::*;
 pub use error::*;
+pub use fido2::*;
 pub use methods::*;
 pub use pass::*;
 pub use policy::*;
+pub use report::*;
 pub use roles::*;
 pub use throttle::*;

@@ -62,7 +62,7 @@ impl PolicyTarget {
     ///
     /// Ids are GUIDs that clients may send in either case, so they compare case-insensitively;
     /// a target whose type does not fit never matches.
-    fn matches(&self, user_id: &str, group_ids: &[String]) -> bool {
+    pub(crate) fn matches(&self, user_id: &str, group_ids: &[String]) -> bool {
         match self.target_type {
             TargetType::User => self.id.eq_ignore_ascii_case(user_id),
             TargetType::Group => {
@@ -204,25 +204,44 @@ impl TapPolicy {
         Ok(merged)
     }
 
-    /// Whether a user may sign in with a TAP under this policy: the policy is enabled, the user
-    /// is included (directly, through one of `group_ids`, or by `all_users`) and not excluded.
-    /// Exclusion wins, so excluding `all_users` shuts everyone out.
     /// Whether scope depends on group membership beyond `all_users`: when it doesn't, a caller
     /// can skip looking the user's groups up.
     pub fn needs_groups(&self) -> bool {
-        self.include_targets
-            .iter()
-            .chain(&self.exclude_targets)
-            .any(|t| t.target_type == TargetType::Group && !t.id.eq_ignore_ascii_case(ALL_USERS))
+        names_groups(&self.include_targets, &self.exclude_targets)
     }
 
+    /// Whether a user may sign in with a TAP under this policy: the policy is enabled, the user
+    /// is included (directly, through one of `group_ids`, or by `all_users`) and not excluded.
+    /// Exclusion wins, so excluding `all_users` shuts everyone out.
     pub fn in_scope(&self, user_id: &str, group_ids: &[String]) -> bool {
-        let listed =
-            |targets: &[PolicyTarget]| targets.iter().any(|t| t.matches(user_id, group_ids));
         self.state == PolicyState::Enabled
-            && listed(&self.include_targets)
-            && !listed(&self.exclude_targets)
+            && targeted(
+                &self.include_targets,
+                &self.exclude_targets,
+                user_id,
+                group_ids,
+            )
     }
+}
+
+/// Whether include and exclude targets name a group other than `all_users`.
+pub(crate) fn names_groups(include: &[PolicyTarget], exclude: &[PolicyTarget]) -> bool {
+    include
+        .iter()
+        .chain(exclude)
+        .any(|t| t.target_type == TargetType::Group && !t.id.eq_ignore_ascii_case(ALL_USERS))
+}
+
+/// A method configuration's targeting (SPEC §3): included directly, through a group or by
+/// `all_users`, and not excluded. Exclusion wins.
+pub(crate) fn targeted(
+    include: &[PolicyTarget],
+    exclude: &[PolicyTarget],
+    user_id: &str,
+    group_ids: &[String],
+) -> bool {
+    let listed = |targets: &[PolicyTarget]| targets.iter().any(|t| t.matches(user_id, group_ids));
+    listed(include) && !listed(exclude)
 }
 
 /// A number of the policy that has a range.
@@ -307,7 +326,7 @@ fn check_range(field: PolicyField, value: u32, min: u32, max: u32) -> Result<(),
     }
 }
 
-fn check_targets(field: &str, targets: &[PolicyTarget]) -> Result<(), PolicyViolation> {
+pub(crate) fn check_targets(field: &str, targets: &[PolicyTarget]) -> Result<(), PolicyViolation> {
     for (index, target) in targets.iter().enumerate() {
         if target.id.trim().is_empty() {
             return Err(PolicyViolation::Target(format!(

@@ -18,6 +18,7 @@ mod audit;
 mod batch;
 mod connect;
 mod directory;
+mod fido2;
 mod maintenance;
 mod oauth;
 mod passes;
@@ -32,6 +33,7 @@ use sqlx::AnyPool;
 pub use audit::{AuditKind, AuditRecord};
 pub use connect::Dialect;
 pub use directory::{GroupRecord, RoleAssignment, Tenant, UserRecord, UserType};
+pub use fido2::{RegistrationFilter, RegistrationRow};
 pub use oauth::{
     AppRecord, AppSecret, AuthCode, Grant, Redeemed, RefreshToken, SigningKeyRow, WebSession,
 };

@@ -9,6 +9,7 @@ mod groups;
 mod methods;
 mod policy;
 mod query;
+mod reports;
 mod roles;
 mod users;
 
@@ -29,6 +30,7 @@ pub fn routes() -> Router<SharedState> {
         .merge(methods::routes())
         .merge(audit::routes())
         .merge(batch::routes())
+        .merge(reports::routes())
 }
 
 /// `{"value": [...]}` with the `@odata.context` Graph puts on collections.

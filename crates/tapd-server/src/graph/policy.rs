@@ -1,16 +1,18 @@
-//! The TAP method configuration of the authentication methods policy (SPEC §3).
+//! The authentication methods policy: the whole of it, and its TAP (SPEC §3) and FIDO2
+//! method configurations.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tapd_core::{PolicyPatch, TapPolicy};
+use tapd_core::{Fido2Policy, TapPolicy, format_time};
 
 use super::collection;
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
-use crate::http::extract::GraphJson;
+use crate::http::extract::{JsonBytes, parse_body};
+use crate::service::fido2::{self, FIDO2_CONFIG_ID, MethodsPolicy, is_fido2};
 use crate::service::policy::{self, TAP_CONFIG_ID};
 use crate::state::SharedState;
 
@@ -38,16 +40,48 @@ pub fn policy_json(p: &TapPolicy) -> Value {
     v
 }
 
+pub fn fido2_json(p: &Fido2Policy) -> Value {
+    let mut v = serde_json::to_value(p).unwrap_or_else(|_| json!({}));
+    v["@odata.type"] = json!("#microsoft.graph.fido2AuthenticationMethodConfiguration");
+    v["id"] = json!(FIDO2_CONFIG_ID);
+    v["keyRestrictions"]["@odata.type"] = json!("#microsoft.graph.fido2KeyRestrictions");
+    v
+}
+
+fn configurations(p: &MethodsPolicy) -> Vec<Value> {
+    vec![policy_json(&p.tap), fido2_json(&p.fido2)]
+}
+
 async fn get_methods_policy(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
 ) -> ApiResult<Json<Value>> {
-    let policy = policy::get(&state.svc, &ctx).await?;
+    let p = fido2::methods_policy(&state.svc, &ctx).await?;
     Ok(Json(json!({
+        "@odata.context": format!(
+            "{}/v1.0/$metadata#policies/authenticationMethodsPolicy",
+            state.public_url
+        ),
         "@odata.type": "#microsoft.graph.authenticationMethodsPolicy",
         "id": "authenticationMethodsPolicy",
         "displayName": "Authentication Methods Policy",
-        "authenticationMethodConfigurations": [policy_json(&policy)],
+        "description": "The tenant-wide policy that controls which authentication methods are \
+            allowed in the tenant, authentication method registration requirements, and \
+            self-service password reset settings",
+        "lastModifiedDateTime": p.last_modified.map(format_time),
+        "policyVersion": "1.5",
+        "policyMigrationState": "migrationComplete",
+        "reconfirmationInDays": 0,
+        "registrationEnforcement": {
+            "authenticationMethodsRegistrationCampaign": {
+                "snoozeDurationInDays": 1,
+                "enforceRegistrationAfterAllowedSnoozes": true,
+                "state": "disabled",
+                "excludeTargets": [],
+                "includeTargets": [],
+            }
+        },
+        "authenticationMethodConfigurations": configurations(&p),
     })))
 }
 
@@ -55,11 +89,11 @@ async fn list_configurations(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
 ) -> ApiResult<Json<Value>> {
-    let policy = policy::get(&state.svc, &ctx).await?;
+    let p = fido2::methods_policy(&state.svc, &ctx).await?;
     Ok(Json(collection(
         &state,
         "policies/authenticationMethodsPolicy/authenticationMethodConfigurations",
-        vec![policy_json(&policy)],
+        configurations(&p),
     )))
 }
 
@@ -68,6 +102,9 @@ async fn get_policy(
     Path(id): Path<String>,
     Caller(ctx, _): Caller,
 ) -> ApiResult<Json<Value>> {
+    if is_fido2(&id) {
+        return Ok(Json(fido2_json(&fido2::get(&state.svc, &ctx).await?)));
+    }
     let policy = policy::get_config(&state.svc, &ctx, &id).await?;
     Ok(Json(policy_json(&policy)))
 }
@@ -76,9 +113,13 @@ async fn patch_policy(
     State(state): State<SharedState>,
     Path(id): Path<String>,
     Caller(ctx, _): Caller,
-    GraphJson(patch): GraphJson<PolicyPatch>,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<StatusCode> {
-    policy::patch(&state.svc, &ctx, &id, patch).await?;
+    if is_fido2(&id) {
+        fido2::patch(&state.svc, &ctx, parse_body(&body)?).await?;
+    } else {
+        policy::patch(&state.svc, &ctx, &id, parse_body(&body)?).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -87,6 +128,10 @@ async fn reset_policy(
     Path(id): Path<String>,
     Caller(ctx, _): Caller,
 ) -> ApiResult<StatusCode> {
-    policy::reset(&state.svc, &ctx, &id).await?;
+    if is_fido2(&id) {
+        fido2::reset(&state.svc, &ctx).await?;
+    } else {
+        policy::reset(&state.svc, &ctx, &id).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@
 pub mod apps;
 pub mod audit;
 pub mod code_flow;
+pub mod fido2;
 pub mod groups;
 pub mod methods;
 pub mod oauth;
@@ -17,6 +18,7 @@ pub mod passes;
 pub mod passkeys;
 pub mod policy;
 pub mod ratelimit;
+pub mod reports;
 pub mod roles;
 pub mod sessions;
 pub mod signin;

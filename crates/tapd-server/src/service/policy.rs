@@ -1,9 +1,10 @@
 //! The TAP method configuration of the authentication methods policy (SPEC §3): read, patch,
 //! reset. A patch that breaks a rule changes nothing.
 
-use tapd_core::{ALL_USERS, Action, PolicyPatch, TapPolicy, TargetType};
+use tapd_core::{ALL_USERS, Action, PolicyPatch, PolicyTarget, TapPolicy, TargetType};
 
 use super::audit::{self, Change};
+use super::fido2::FIDO2_CONFIG_ID;
 use super::{Ctx, ServiceError, ServiceResult, Services};
 
 /// Graph's id of the TAP method configuration.
@@ -27,7 +28,8 @@ fn check_config_id(id: &str) -> ServiceResult<()> {
         Ok(())
     } else {
         Err(ServiceError::not_found(format!(
-            "Authentication method configuration '{id}' does not exist; tapd manages '{TAP_CONFIG_ID}'."
+            "Authentication method configuration '{id}' does not exist; tapd manages \
+             '{TAP_CONFIG_ID}' and '{FIDO2_CONFIG_ID}'."
         )))
     }
 }
@@ -42,7 +44,7 @@ pub async fn patch(
     ctx.authorize(Action::WritePolicy)?;
     check_config_id(id)?;
     let next = svc.store.policy().await?.apply(patch)?;
-    check_targets_exist(svc, &next).await?;
+    check_targets_exist(svc, &next.include_targets, &next.exclude_targets).await?;
     let record = audit::change(
         ctx,
         Change {
@@ -82,8 +84,12 @@ fn policy_target() -> serde_json::Value {
 }
 
 /// Include and exclude targets must name users and groups that exist.
-async fn check_targets_exist(svc: &Services, policy: &TapPolicy) -> ServiceResult<()> {
-    for t in policy.include_targets.iter().chain(&policy.exclude_targets) {
+pub(super) async fn check_targets_exist(
+    svc: &Services,
+    include: &[PolicyTarget],
+    exclude: &[PolicyTarget],
+) -> ServiceResult<()> {
+    for t in include.iter().chain(exclude) {
         let exists = match t.target_type {
             TargetType::Group if t.id == ALL_USERS => true,
             TargetType::Group => match uuid::Uuid::parse_str(&t.id) {

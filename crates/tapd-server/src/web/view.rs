@@ -16,6 +16,7 @@ pub struct Nav {
     pub policy: bool,
     pub users: bool,
     pub roles: bool,
+    pub onboarding: bool,
 }
 
 impl Nav {
@@ -27,6 +28,7 @@ impl Nav {
             policy: v.ctx.may(Action::ReadPolicy),
             users: v.ctx.may(Action::ReadUsers),
             roles: v.ctx.may(Action::ReadRoleAssignments),
+            onboarding: v.ctx.may(Action::ReadAudit),
         }
     }
 }

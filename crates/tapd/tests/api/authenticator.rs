@@ -123,8 +123,13 @@ pub struct Device {
 
 impl Device {
     pub fn new() -> Device {
+        Device::with_aaguid(AAGUID)
+    }
+
+    /// A device of another make and model: it presents `aaguid`.
+    pub fn with_aaguid(aaguid: [u8; 16]) -> Device {
         let mut authenticator = Authenticator::new(
-            Aaguid::from(AAGUID),
+            Aaguid::from(aaguid),
             Keychain::default(),
             AlwaysVerified,
             AvailableBackend,

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod client;
 mod directory;
+mod fido2;
 mod hardening;
 mod helpers;
 mod limits;

@@ -108,7 +108,7 @@ async fn other_method_configurations_are_not_found() {
     let app = TestApp::spawn().await;
     let (status, code, _) = error_of(
         app.admin
-            .get("/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2")
+            .get("/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/MicrosoftAuthenticator")
             .await,
     );
     assert_eq!((status, code.as_str()), (404, "itemNotFound"));

@@ -1,5 +1,7 @@
 //! Registering a passkey for the signed-in user (SPEC §6.3), within ten minutes of a sign-in
-//! with a one-time pass (SPEC §6.2).
+//! with a one-time pass (SPEC §6.2), as the FIDO2 configuration allows: at the start the
+//! method's state, targets and self-service rule; at the finish those again (the policy may
+//! have changed meanwhile) and the key restrictions on the authenticator's AAGUID.
 
 use serde_json::Value;
 use tapd_core::{passkey_display_name, registration_allowed};
@@ -14,6 +16,7 @@ use webauthn_rp::request::{ExtensionInfo, TimedCeremony as _};
 use webauthn_rp::{PublicKeyCredentialCreationOptions, Registration, RegistrationServerState};
 
 use crate::service::audit::{self, Change};
+use crate::service::fido2;
 use crate::service::{Ctx, Initiator, ServiceError, ServiceResult, Services};
 
 use super::{RelyingParty, challenge_key, credential_bytes, descriptor, internal, save_ceremony};
@@ -67,6 +70,7 @@ async fn user_handle(svc: &Services, user: &UserRecord) -> ServiceResult<UserHan
 pub async fn register_start(svc: &Services, rp: &RelyingParty, ctx: &Ctx) -> ServiceResult<Value> {
     check_registration_window(svc, ctx).await?;
     let (user, _) = registrant(ctx)?;
+    fido2::check_self_registration(svc, user.id).await?;
     let handle = user_handle(svc, user).await?;
     let entity = PublicKeyCredentialUserEntity {
         name: Username::try_from(user.upn.as_str()).map_err(|e| {
@@ -122,6 +126,7 @@ pub async fn register_finish(
     let display_name = passkey_display_name(display_name)?;
     check_registration_window(svc, ctx).await?;
     let (user, _) = registrant(ctx)?;
+    let policy = fido2::check_self_registration(svc, user.id).await?;
     let registration =
         Registration::from_json_relaxed(&credential_bytes(credential)?).map_err(|e| {
             ServiceError::bad_request(format!(
@@ -151,6 +156,7 @@ pub async fn register_finish(
             ServiceError::bad_request(format!("The passkey could not be registered: {e}"))
         })?;
     let passkey = passkey_record(ctx, user, credential, display_name)?;
+    fido2::check_authenticator(&policy, passkey.aaguid)?;
     let record = audit::change(
         ctx,
         Change {

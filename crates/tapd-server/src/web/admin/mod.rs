@@ -1,7 +1,9 @@
-//! The admin center: users (and one user's methods and pass), the TAP policy, roles. Each page
+//! The admin center: users (and one user's methods and pass), who still needs a passkey, the
+//! TAP policy, roles. Each page
 //! shows what the visitor's roles allow and calls the service as the visitor; the service
 //! decides.
 
+mod onboarding;
 mod policy;
 mod roles;
 mod user;
@@ -19,6 +21,7 @@ pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/admin", get(admin_home))
         .merge(policy::routes())
+        .merge(onboarding::routes())
         .merge(users::routes())
         .merge(user::routes())
         .merge(roles::routes())
