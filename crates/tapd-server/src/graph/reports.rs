@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tapd_core::{RegistrationQuery, format_time};
 
-use super::{collection, parse_top, url_with_query};
+use super::{collection, url_with_query};
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphQuery;
@@ -69,7 +69,12 @@ async fn list(
     Caller(ctx, _): Caller,
     GraphQuery(q): GraphQuery<ReportQuery>,
 ) -> ApiResult<Json<Value>> {
-    let top = parse_top(q.top.as_deref(), 100)?;
+    let top = q
+        .top
+        .as_deref()
+        .map(tapd_core::odata::parse_top)
+        .transpose()?
+        .unwrap_or(100);
     let query = match q.filter.as_deref() {
         Some(f) => RegistrationQuery::parse_filter(f)?,
         None => RegistrationQuery::default(),
