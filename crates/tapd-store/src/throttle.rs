@@ -19,6 +19,7 @@ pub enum Subject {
 }
 
 impl Subject {
+    /// The row's key; deleting a user or an app deletes its row by the same shape.
     fn key(self) -> String {
         match self {
             Subject::Account(id) => format!("user:{id}"),

@@ -171,6 +171,7 @@ impl Store {
             "DELETE FROM webauthn_ceremonies WHERE user_id = $1",
             "DELETE FROM group_members WHERE user_id = $1",
             "DELETE FROM role_assignments WHERE principal_id = $1",
+            "DELETE FROM failure_runs WHERE subject = 'user:' || $1",
         ] {
             sqlx::query(table).bind(&id).execute(&mut *tx).await?;
         }
