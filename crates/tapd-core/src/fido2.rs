@@ -27,6 +27,7 @@ pub const ATTESTATION_UNSUPPORTED_MESSAGE: &str = "isAttestationEnforced can't b
     trust anchors. tapd refuses a setting it can't enforce.";
 
 /// Whether the AAGUID list allows only the listed authenticators, or blocks them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum EnforcementType {
@@ -82,6 +83,7 @@ impl Default for Fido2Policy {
 
 /// A PATCH of `keyRestrictions`: the fields given replace the stored ones. AAGUIDs arrive as
 /// text so that a malformed one is refused naming its position.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Deserialize, Default, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyRestrictionsPatch {
@@ -92,6 +94,7 @@ pub struct KeyRestrictionsPatch {
 
 /// A PATCH body: only the fields to change. Unknown properties (`@odata.type`, `id`) are
 /// ignored, as for the TAP configuration.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Deserialize, Default, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct Fido2Patch {

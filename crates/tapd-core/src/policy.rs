@@ -22,6 +22,7 @@ pub const MIN_CODE_LENGTH: u32 = 8;
 pub const MAX_CODE_LENGTH: u32 = 48;
 
 /// Whether the TAP method may be used at all.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum PolicyState {
@@ -30,6 +31,7 @@ pub enum PolicyState {
 }
 
 /// What a policy target's `id` names.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum TargetType {
@@ -38,6 +40,7 @@ pub enum TargetType {
 }
 
 /// One entry of `includeTargets` or `excludeTargets`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyTarget {
@@ -109,6 +112,7 @@ impl Default for TapPolicy {
 /// Unknown properties (`@odata.type`, `id`, …) are ignored because Graph clients always send
 /// `@odata.type`. Numbers are `u32`, so negative or oversized values fail to deserialize, and
 /// anything that fits but breaks the rule fails [`TapPolicy::apply`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Deserialize, Default, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyPatch {

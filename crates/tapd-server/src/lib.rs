@@ -11,6 +11,7 @@ pub mod http;
 pub mod keys;
 pub mod memory;
 pub mod oidc;
+pub mod openapi;
 pub mod passkeys;
 pub mod service;
 pub mod state;
@@ -27,6 +28,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tapd_store::Store;
 use tokio::net::TcpListener;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use keys::Keys;
 
@@ -160,12 +163,15 @@ async fn purge_expired(state: SharedState) {
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: SharedState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let (api, doc) = OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(healthz))
         .nest("/v1.0", graph::routes())
         .merge(api::routes())
         .merge(passkeys::routes())
         .merge(oidc::routes())
+        .split_for_parts();
+    let doc = openapi::finish(doc, &state.public_url);
+    api.route("/openapi.json", get(move || async move { axum::Json(doc) }))
         .merge(web::routes())
         .fallback(answers::not_found)
         .method_not_allowed_fallback(answers::method_not_allowed)
@@ -183,6 +189,10 @@ pub fn router(state: SharedState) -> Router {
         .with_state(state)
 }
 
+/// Whether tapd can reach its database.
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()),
+    responses((status = 200, description = "Healthy.", body = openapi::shapes::Health),
+        (status = 503, description = "The database is unreachable.", body = openapi::shapes::Health)))]
 async fn healthz(axum::extract::State(state): axum::extract::State<SharedState>) -> Response {
     match state.svc.store.ping().await {
         Ok(()) => (

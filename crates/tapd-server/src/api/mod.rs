@@ -3,49 +3,53 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tapd_core::format_time;
 use tapd_store::UserRecord;
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
+use crate::openapi::shapes;
 use crate::service::Initiator;
 use crate::service::sessions::Tokens;
 use crate::service::signin::{self, Credential, Verified, check_rate};
 use crate::state::{AppState, SharedState};
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/api/signin/start", post(start))
-        .route("/api/signin/tap", post(tap_sign_in))
-        .route("/api/signin/password", post(password_sign_in))
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(start))
+        .routes(routes!(tap_sign_in))
+        .routes(routes!(password_sign_in))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StartRequest {
     username: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TapRequest {
     username: String,
     code: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordRequest {
     username: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/signin/start", tag = "signin", request_body = StartRequest, security(()),
+    responses((status = 200, description = "The methods to offer; an unknown user is offered what a real one would be.", body = shapes::SignInOffer)))]
 /// Which methods to offer, in order of preference.
 async fn start(
     State(state): State<SharedState>,
@@ -111,6 +115,8 @@ async fn sign_in(
     api_session(state, &ctx, &verified).await
 }
 
+#[utoipa::path(post, path = "/api/signin/tap", tag = "signin", request_body = TapRequest, security(()),
+    responses((status = 200, description = "Signed in: tokens for tapd, ending no later than the pass.", body = shapes::Session)))]
 async fn tap_sign_in(
     State(state): State<SharedState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -119,6 +125,8 @@ async fn tap_sign_in(
     sign_in(&state, peer, &req.username, Credential::Tap(req.code)).await
 }
 
+#[utoipa::path(post, path = "/api/signin/password", tag = "signin", request_body = PasswordRequest, security(()),
+    responses((status = 200, description = "Signed in: tokens for tapd.", body = shapes::Session)))]
 async fn password_sign_in(
     State(state): State<SharedState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

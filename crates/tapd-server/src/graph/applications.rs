@@ -2,34 +2,36 @@
 //! `passwordCredentials` (client secrets, shown once by `addPassword`). Application permissions
 //! are granted with `tapd app create --permission`, not here.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tapd_core::odata::APPLICATIONS;
 use tapd_core::{format_time, parse_time};
 use tapd_store::{AppRecord, AppSecret};
 
-use super::query::{OData, Rendered, count_text, page_json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::query::{
+    Consistency, CountOptions, ListOptions, OData, Rendered, count_text, page_json,
+};
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
+use crate::openapi::shapes;
 use crate::service::apps::{self, AppChanges, NewSecret};
 use crate::state::SharedState;
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/applications", get(list).post(create))
-        .route("/applications/$count", get(count))
-        .route(
-            "/applications/{id}",
-            get(get_one).patch(update).delete(remove),
-        )
-        .route("/applications/{id}/addPassword", post(add_password))
-        .route("/applications/{id}/removePassword", post(remove_password))
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(count))
+        .routes(routes!(get_one, update, remove))
+        .routes(routes!(add_password))
+        .routes(routes!(remove_password))
 }
 
 fn app_json(app: &AppRecord) -> Value {
@@ -67,6 +69,8 @@ fn secret_json(s: &AppSecret, secret_text: Option<&str>) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/applications", tag = "applications", params(ListOptions, Consistency),
+    responses((status = 200, description = "A page of applications.", body = shapes::ApplicationCollection)))]
 async fn list(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -81,6 +85,8 @@ async fn list(
     Ok(Json(page_json(&state, &odata, &q, &page, at, app_json)))
 }
 
+#[utoipa::path(get, path = "/applications/$count", tag = "applications", params(CountOptions, Consistency),
+    responses((status = 200, description = "How many applications match.", body = i64, content_type = "text/plain")))]
 async fn count(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -90,6 +96,8 @@ async fn count(
     Ok(count_text(&apps::list(&state.svc, &ctx, &q).await?))
 }
 
+#[utoipa::path(get, path = "/applications/{id}", tag = "applications", params(("id" = String, Path, description = "The application's object id or appId.")),
+    responses((status = 200, description = "The application.", body = shapes::Application)))]
 async fn get_one(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -98,6 +106,8 @@ async fn get_one(
     Ok(Json(app_json(&apps::get(&state.svc, &ctx, &id).await?)))
 }
 
+#[utoipa::path(post, path = "/applications", tag = "applications", request_body = AppChanges,
+    responses((status = 201, description = "The new registration.", body = shapes::Application)))]
 async fn create(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -107,6 +117,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(app_json(&app))))
 }
 
+#[utoipa::path(patch, path = "/applications/{id}", tag = "applications", params(("id" = String, Path, description = "The application's object id or appId.")), request_body = Option<AppChanges>,
+    responses((status = 204, description = "Changed.")))]
 async fn update(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -117,6 +129,8 @@ async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/applications/{id}", tag = "applications", params(("id" = String, Path, description = "The application's object id or appId.")),
+    responses((status = 204, description = "Deleted, with its secrets and grants.")))]
 async fn remove(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -126,14 +140,14 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AddPassword {
     #[serde(default)]
     password_credential: Option<PasswordCredential>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct PasswordCredential {
     display_name: Option<String>,
@@ -141,6 +155,8 @@ struct PasswordCredential {
     end_date_time: Option<String>,
 }
 
+#[utoipa::path(post, path = "/applications/{id}/addPassword", tag = "applications", params(("id" = String, Path, description = "The application's object id or appId.")), request_body = Option<AddPassword>,
+    responses((status = 200, description = "The new secret, its text shown this once.", body = shapes::PasswordCredential)))]
 /// Adds a client secret; the answer is the only place its text ever appears.
 async fn add_password(
     State(state): State<SharedState>,
@@ -159,12 +175,14 @@ async fn add_password(
     Ok(Json(secret_json(&stored, Some(&secret))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RemovePassword {
     key_id: String,
 }
 
+#[utoipa::path(post, path = "/applications/{id}/removePassword", tag = "applications", params(("id" = String, Path, description = "The application's object id or appId.")), request_body = RemovePassword,
+    responses((status = 204, description = "Removed.")))]
 async fn remove_password(
     State(state): State<SharedState>,
     Path(id): Path<String>,

@@ -17,18 +17,20 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::{Extension, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::answers;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{JsonBytes, parse_body};
+use crate::openapi::shapes;
 use crate::state::SharedState;
 
 /// Graph's limit on the requests in one batch.
@@ -43,8 +45,8 @@ fn is_dropped(name: &HeaderName) -> bool {
     )
 }
 
-pub fn routes() -> Router<SharedState> {
-    Router::new().route("/$batch", post(batch))
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new().routes(routes!(batch))
 }
 
 /// Marks a request dispatched from a batch: a batch inside a batch is refused.
@@ -52,7 +54,7 @@ pub fn routes() -> Router<SharedState> {
 struct InBatch;
 
 /// The batch body as sent.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BatchBody {
     requests: Vec<SentRequest>,
@@ -60,7 +62,7 @@ struct BatchBody {
 
 /// One request as sent. `depends_on` is also read as `depends_on`, which is how Microsoft's
 /// Graph SDK for Python writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SentRequest {
     id: String,
@@ -86,6 +88,8 @@ struct Step {
     depends_on: Vec<usize>,
 }
 
+#[utoipa::path(post, path = "/$batch", tag = "batch", request_body = BatchBody,
+    responses((status = 200, description = "Each request's answer, in the order they were sent.", body = shapes::BatchResponse)))]
 async fn batch(
     State(state): State<SharedState>,
     nested: Option<Extension<InBatch>>,
@@ -310,7 +314,7 @@ struct Dispatch {
 /// The Graph routes under `/v1.0`, shaped and bounded as the server does it for direct calls.
 fn dispatcher(state: &SharedState) -> Router {
     Router::new()
-        .nest("/v1.0", super::routes())
+        .nest("/v1.0", Router::from(super::routes()))
         .fallback(answers::not_found)
         .method_not_allowed_fallback(answers::method_not_allowed)
         .layer(DefaultBodyLimit::max(crate::BODY_LIMIT))

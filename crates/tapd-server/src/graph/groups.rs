@@ -1,32 +1,37 @@
 //! Groups and their members (users), as Graph shapes them.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use tapd_core::format_time;
 use tapd_core::odata::{GROUPS, USERS};
 use tapd_store::GroupRecord;
 
-use super::query::{OData, Rendered, count_text, page_json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::query::{
+    Consistency, CountOptions, ListOptions, OData, Rendered, count_text, page_json,
+};
 use super::users::user_json;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{GraphJson, JsonBytes};
+use crate::openapi::shapes;
 use crate::service::groups::{self, NewGroup};
 use crate::state::SharedState;
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/groups", get(list_groups).post(create_group))
-        .route("/groups/{id}", get(get_group).delete(delete_group))
-        .route("/groups/$count", get(count_groups))
-        .route("/groups/{id}/members", get(list_members))
-        .route("/groups/{id}/members/$count", get(count_members))
-        .route("/groups/{id}/members/$ref", post(add_member))
-        .route("/groups/{id}/members/{member}/$ref", delete(remove_member))
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_groups, create_group))
+        .routes(routes!(get_group, delete_group))
+        .routes(routes!(count_groups))
+        .routes(routes!(list_members))
+        .routes(routes!(count_members))
+        .routes(routes!(add_member))
+        .routes(routes!(remove_member))
 }
 
 fn group_json(g: &GroupRecord) -> Value {
@@ -41,6 +46,8 @@ fn group_json(g: &GroupRecord) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/groups", tag = "groups", params(ListOptions, Consistency),
+    responses((status = 200, description = "A page of groups.", body = shapes::GroupCollection)))]
 async fn list_groups(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -55,6 +62,8 @@ async fn list_groups(
     Ok(Json(page_json(&state, &odata, &q, &page, at, group_json)))
 }
 
+#[utoipa::path(get, path = "/groups/$count", tag = "groups", params(CountOptions, Consistency),
+    responses((status = 200, description = "How many groups match.", body = i64, content_type = "text/plain")))]
 async fn count_groups(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -64,6 +73,8 @@ async fn count_groups(
     Ok(count_text(&groups::list(&state.svc, &ctx, &q).await?))
 }
 
+#[utoipa::path(get, path = "/groups/{id}", tag = "groups", params(("id" = String, Path, description = "The group's id.")),
+    responses((status = 200, description = "The group.", body = shapes::Group)))]
 async fn get_group(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -72,6 +83,8 @@ async fn get_group(
     Ok(Json(group_json(&groups::get(&state.svc, &ctx, &id).await?)))
 }
 
+#[utoipa::path(post, path = "/groups", tag = "groups", request_body = NewGroup,
+    responses((status = 201, description = "The new group.", body = shapes::Group)))]
 async fn create_group(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -81,6 +94,8 @@ async fn create_group(
     Ok((StatusCode::CREATED, Json(group_json(&group))))
 }
 
+#[utoipa::path(delete, path = "/groups/{id}", tag = "groups", params(("id" = String, Path, description = "The group's id.")),
+    responses((status = 204, description = "Deleted.")))]
 async fn delete_group(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -90,6 +105,8 @@ async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/groups/{id}/members", tag = "groups", params(("id" = String, Path, description = "The group's id."), ListOptions, Consistency),
+    responses((status = 200, description = "A page of the group's members (users).", body = shapes::UserCollection)))]
 async fn list_members(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -110,6 +127,8 @@ async fn list_members(
     })))
 }
 
+#[utoipa::path(get, path = "/groups/{id}/members/$count", tag = "groups", params(("id" = String, Path, description = "The group's id."), CountOptions, Consistency),
+    responses((status = 200, description = "How many members match.", body = i64, content_type = "text/plain")))]
 async fn count_members(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -142,6 +161,9 @@ fn referenced_id(body: &[u8]) -> ApiResult<String> {
     Ok(last.to_string())
 }
 
+#[utoipa::path(post, path = "/groups/{id}/members/$ref", tag = "groups", params(("id" = String, Path, description = "The group's id.")),
+    request_body(content = shapes::Reference, description = "The member, as `{\"@odata.id\": \"…/directoryObjects/{id}\"}`."),
+    responses((status = 204, description = "Added.")))]
 async fn add_member(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -153,6 +175,9 @@ async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/groups/{id}/members/{member}/$ref", tag = "groups",
+    params(("id" = String, Path, description = "The group's id."), ("member" = String, Path, description = "The member's id.")),
+    responses((status = 204, description = "Removed.")))]
 async fn remove_member(
     State(state): State<SharedState>,
     Path((id, member)): Path<(String, String)>,

@@ -2,20 +2,23 @@
 //! passkeys (SPEC §6.3) and the listing of all methods, under `/users/{id|upn}/authentication`
 //! and `/me/authentication`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tapd_core::odata::METHODS;
 use tapd_core::{format_time, parse_time};
 use tapd_store::{PasskeyRecord, UserRecord};
 
-use super::query::{OData, small_collection};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::query::{OData, SmallOptions, small_collection};
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
+use crate::openapi::shapes;
 use crate::service::methods::{self, passkey_id};
 use crate::service::passes::{self, IssueInput, PassView, Subject};
 use crate::state::SharedState;
@@ -23,42 +26,21 @@ use crate::state::SharedState;
 /// Graph's fixed id of the password method.
 const PASSWORD_METHOD_ID: &str = "28c10230-6103-485e-b985-444c60001490";
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/users/{user}/authentication/methods", get(list_methods))
-        .route(
-            "/users/{user}/authentication/temporaryAccessPassMethods",
-            get(list_taps).post(create_tap),
-        )
-        .route(
-            "/users/{user}/authentication/temporaryAccessPassMethods/{id}",
-            get(get_tap).delete(delete_tap),
-        )
-        .route(
-            "/users/{user}/authentication/fido2Methods",
-            get(list_passkeys),
-        )
-        .route(
-            "/users/{user}/authentication/fido2Methods/{id}",
-            get(get_passkey).delete(delete_passkey),
-        )
-        .route("/me/authentication/methods", get(my_methods))
-        .route("/me/authentication/fido2Methods", get(my_passkeys))
-        .route(
-            "/me/authentication/fido2Methods/{id}",
-            get(get_my_passkey).delete(delete_my_passkey),
-        )
-        .route(
-            "/me/authentication/temporaryAccessPassMethods",
-            get(my_taps).post(create_my_tap),
-        )
-        .route(
-            "/me/authentication/temporaryAccessPassMethods/{id}",
-            get(get_my_tap).delete(delete_my_tap),
-        )
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_methods))
+        .routes(routes!(list_taps, create_tap))
+        .routes(routes!(get_tap, delete_tap))
+        .routes(routes!(list_passkeys))
+        .routes(routes!(get_passkey, delete_passkey))
+        .routes(routes!(my_methods))
+        .routes(routes!(my_passkeys))
+        .routes(routes!(get_my_passkey, delete_my_passkey))
+        .routes(routes!(my_taps, create_my_tap))
+        .routes(routes!(get_my_tap, delete_my_tap))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CreateTap {
     start_date_time: Option<String>,
@@ -189,6 +171,8 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/users/{user}/authentication/methods", tag = "methods", params(("user" = String, Path, description = "The user's id or userPrincipalName."), SmallOptions),
+    responses((status = 200, description = "The user's methods.", body = shapes::MethodCollection)))]
 async fn list_methods(
     State(state): State<SharedState>,
     Path(user): Path<String>,
@@ -198,6 +182,8 @@ async fn list_methods(
     methods_json(&state, &caller, Subject::User(&user), &odata).await
 }
 
+#[utoipa::path(get, path = "/me/authentication/methods", tag = "methods", params(SmallOptions),
+    responses((status = 200, description = "Your methods.", body = shapes::MethodCollection)))]
 async fn my_methods(
     State(state): State<SharedState>,
     caller: Caller,
@@ -206,6 +192,8 @@ async fn my_methods(
     methods_json(&state, &caller, Subject::Me, &odata).await
 }
 
+#[utoipa::path(get, path = "/users/{user}/authentication/temporaryAccessPassMethods", tag = "methods", params(("user" = String, Path, description = "The user's id or userPrincipalName."), SmallOptions),
+    responses((status = 200, description = "The user's pass, if any.", body = shapes::TemporaryAccessPassCollection)))]
 async fn list_taps(
     State(state): State<SharedState>,
     Path(user): Path<String>,
@@ -215,6 +203,8 @@ async fn list_taps(
     taps_json(&state, &caller, Subject::User(&user), &odata).await
 }
 
+#[utoipa::path(get, path = "/me/authentication/temporaryAccessPassMethods", tag = "methods", params(SmallOptions),
+    responses((status = 200, description = "Your pass, if any.", body = shapes::TemporaryAccessPassCollection)))]
 async fn my_taps(
     State(state): State<SharedState>,
     caller: Caller,
@@ -223,6 +213,8 @@ async fn my_taps(
     taps_json(&state, &caller, Subject::Me, &odata).await
 }
 
+#[utoipa::path(get, path = "/users/{user}/authentication/temporaryAccessPassMethods/{id}", tag = "methods", params(("user" = String, Path, description = "The user's id or userPrincipalName."), ("id" = String, Path, description = "The pass's id.")),
+    responses((status = 200, description = "The pass (never its code).", body = shapes::TemporaryAccessPassMethod)))]
 async fn get_tap(
     State(state): State<SharedState>,
     Path((user, id)): Path<(String, String)>,
@@ -231,6 +223,8 @@ async fn get_tap(
     one_tap_json(&state, &caller, Subject::User(&user), &id).await
 }
 
+#[utoipa::path(get, path = "/me/authentication/temporaryAccessPassMethods/{id}", tag = "methods", params(("id" = String, Path, description = "The pass's id.")),
+    responses((status = 200, description = "Your pass (never its code).", body = shapes::TemporaryAccessPassMethod)))]
 async fn get_my_tap(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -239,6 +233,8 @@ async fn get_my_tap(
     one_tap_json(&state, &caller, Subject::Me, &id).await
 }
 
+#[utoipa::path(post, path = "/users/{user}/authentication/temporaryAccessPassMethods", tag = "methods", params(("user" = String, Path, description = "The user's id or userPrincipalName.")), request_body = Option<CreateTap>,
+    responses((status = 201, description = "The new pass, its code shown this once; it replaces the user's earlier pass.", body = shapes::TemporaryAccessPassMethod)))]
 async fn create_tap(
     State(state): State<SharedState>,
     Path(user): Path<String>,
@@ -248,6 +244,8 @@ async fn create_tap(
     issue(&state, &caller, Subject::User(&user), req).await
 }
 
+#[utoipa::path(post, path = "/me/authentication/temporaryAccessPassMethods", tag = "methods", request_body = Option<CreateTap>,
+    responses((status = 201, description = "Never: nobody issues themselves a pass (403).", body = shapes::TemporaryAccessPassMethod)))]
 /// Nobody issues themselves a pass: this answers 403 for every role.
 async fn create_my_tap(
     State(state): State<SharedState>,
@@ -257,6 +255,8 @@ async fn create_my_tap(
     issue(&state, &caller, Subject::Me, req).await
 }
 
+#[utoipa::path(delete, path = "/users/{user}/authentication/temporaryAccessPassMethods/{id}", tag = "methods", params(("user" = String, Path, description = "The user's id or userPrincipalName."), ("id" = String, Path, description = "The pass's id.")),
+    responses((status = 204, description = "Deleted.")))]
 async fn delete_tap(
     State(state): State<SharedState>,
     Path((user, id)): Path<(String, String)>,
@@ -265,6 +265,8 @@ async fn delete_tap(
     remove(&state, &caller, Subject::User(&user), &id).await
 }
 
+#[utoipa::path(delete, path = "/me/authentication/temporaryAccessPassMethods/{id}", tag = "methods", params(("id" = String, Path, description = "The pass's id.")),
+    responses((status = 204, description = "Deleted.")))]
 async fn delete_my_tap(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -309,6 +311,8 @@ async fn remove_passkey(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/users/{user}/authentication/fido2Methods", tag = "methods", params(("user" = String, Path, description = "The user's id or userPrincipalName."), SmallOptions),
+    responses((status = 200, description = "The user's passkeys.", body = shapes::Fido2Collection)))]
 async fn list_passkeys(
     State(state): State<SharedState>,
     Path(user): Path<String>,
@@ -318,6 +322,8 @@ async fn list_passkeys(
     passkeys_json(&state, &caller, Subject::User(&user), &odata).await
 }
 
+#[utoipa::path(get, path = "/me/authentication/fido2Methods", tag = "methods", params(SmallOptions),
+    responses((status = 200, description = "Your passkeys.", body = shapes::Fido2Collection)))]
 async fn my_passkeys(
     State(state): State<SharedState>,
     caller: Caller,
@@ -326,6 +332,8 @@ async fn my_passkeys(
     passkeys_json(&state, &caller, Subject::Me, &odata).await
 }
 
+#[utoipa::path(get, path = "/users/{user}/authentication/fido2Methods/{id}", tag = "methods", params(("user" = String, Path, description = "The user's id or userPrincipalName."), ("id" = String, Path, description = "The passkey's id (its credential id, base64url).")),
+    responses((status = 200, description = "The passkey.", body = shapes::Fido2Method)))]
 async fn get_passkey(
     State(state): State<SharedState>,
     Path((user, id)): Path<(String, String)>,
@@ -334,6 +342,8 @@ async fn get_passkey(
     one_passkey_json(&state, &caller, Subject::User(&user), &id).await
 }
 
+#[utoipa::path(get, path = "/me/authentication/fido2Methods/{id}", tag = "methods", params(("id" = String, Path, description = "The passkey's id (its credential id, base64url).")),
+    responses((status = 200, description = "Your passkey.", body = shapes::Fido2Method)))]
 async fn get_my_passkey(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -342,6 +352,8 @@ async fn get_my_passkey(
     one_passkey_json(&state, &caller, Subject::Me, &id).await
 }
 
+#[utoipa::path(delete, path = "/users/{user}/authentication/fido2Methods/{id}", tag = "methods", params(("user" = String, Path, description = "The user's id or userPrincipalName."), ("id" = String, Path, description = "The passkey's id (its credential id, base64url).")),
+    responses((status = 204, description = "Deleted.")))]
 async fn delete_passkey(
     State(state): State<SharedState>,
     Path((user, id)): Path<(String, String)>,
@@ -350,6 +362,8 @@ async fn delete_passkey(
     remove_passkey(&state, &caller, Subject::User(&user), &id).await
 }
 
+#[utoipa::path(delete, path = "/me/authentication/fido2Methods/{id}", tag = "methods", params(("id" = String, Path, description = "The passkey's id (its credential id, base64url).")),
+    responses((status = 204, description = "Deleted.")))]
 async fn delete_my_passkey(
     State(state): State<SharedState>,
     Path(id): Path<String>,

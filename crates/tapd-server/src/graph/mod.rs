@@ -15,13 +15,13 @@ mod users;
 
 pub(crate) use methods::fido2_json;
 
-use axum::Router;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::SharedState;
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
         .merge(applications::routes())
         .merge(users::routes())
         .merge(groups::routes())

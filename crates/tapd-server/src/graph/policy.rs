@@ -1,35 +1,29 @@
 //! The authentication methods policy: the whole of it, and its TAP (SPEC §3) and FIDO2
 //! method configurations.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use tapd_core::{Fido2Policy, TapPolicy, format_time};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::collection;
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::{JsonBytes, parse_body};
+use crate::openapi::shapes;
 use crate::service::fido2::{self, FIDO2_CONFIG_ID, MethodsPolicy, is_fido2};
 use crate::service::policy::{self, TAP_CONFIG_ID};
 use crate::state::SharedState;
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route(
-            "/policies/authenticationMethodsPolicy",
-            get(get_methods_policy),
-        )
-        .route(
-            "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations",
-            get(list_configurations),
-        )
-        .route(
-            "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}",
-            get(get_policy).patch(patch_policy).delete(reset_policy),
-        )
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_methods_policy))
+        .routes(routes!(list_configurations))
+        .routes(routes!(get_policy, patch_policy, reset_policy))
 }
 
 pub fn policy_json(p: &TapPolicy) -> Value {
@@ -52,6 +46,8 @@ fn configurations(p: &MethodsPolicy) -> Vec<Value> {
     vec![policy_json(&p.tap), fido2_json(&p.fido2)]
 }
 
+#[utoipa::path(get, path = "/policies/authenticationMethodsPolicy", tag = "policy",
+    responses((status = 200, description = "The whole policy.", body = shapes::AuthenticationMethodsPolicy)))]
 async fn get_methods_policy(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -85,6 +81,8 @@ async fn get_methods_policy(
     })))
 }
 
+#[utoipa::path(get, path = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations", tag = "policy",
+    responses((status = 200, description = "The TAP and FIDO2 configurations.", body = shapes::MethodConfigurationCollection)))]
 async fn list_configurations(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -97,6 +95,8 @@ async fn list_configurations(
     )))
 }
 
+#[utoipa::path(get, path = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}", tag = "policy", params(("id" = String, Path, description = "`TemporaryAccessPass` or `Fido2`.")),
+    responses((status = 200, description = "The configuration.", body = shapes::MethodConfiguration)))]
 async fn get_policy(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -109,6 +109,9 @@ async fn get_policy(
     Ok(Json(policy_json(&policy)))
 }
 
+#[utoipa::path(patch, path = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}", tag = "policy", params(("id" = String, Path, description = "`TemporaryAccessPass` or `Fido2`.")),
+    request_body(content = Option<shapes::MethodConfigurationPatch>, description = "Only the properties to change."),
+    responses((status = 204, description = "Changed.")))]
 async fn patch_policy(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -123,6 +126,8 @@ async fn patch_policy(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}", tag = "policy", params(("id" = String, Path, description = "`TemporaryAccessPass` or `Fido2`.")),
+    responses((status = 204, description = "Back to tapd's defaults.")))]
 async fn reset_policy(
     State(state): State<SharedState>,
     Path(id): Path<String>,

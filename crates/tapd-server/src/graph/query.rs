@@ -14,6 +14,68 @@ use super::url_with_query;
 use crate::http::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 
+/// Graph's query options on a collection, as the OpenAPI document describes them; [`OData`]
+/// reads them. What each collection allows of `$filter` and `$orderby` is its own (core's
+/// resource tables); anything else is a 400 naming the property.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListOptions {
+    /// Properties to answer, comma-separated (`id` is always kept).
+    #[param(rename = "$select")]
+    select: Option<String>,
+    /// `eq`, `ne`, `startswith`, `in`, `and`, `or`, `not`; `gt`/`ge`/`lt`/`le` on dates.
+    #[param(rename = "$filter")]
+    filter: Option<String>,
+    /// A property, optionally followed by `asc` or `desc`.
+    #[param(rename = "$orderby")]
+    orderby: Option<String>,
+    /// Page size.
+    #[param(rename = "$top", minimum = 1, maximum = 999)]
+    top: Option<i64>,
+    /// The opaque token of `@odata.nextLink`.
+    #[param(rename = "$skiptoken")]
+    skiptoken: Option<String>,
+    /// `true` adds `@odata.count` (directory objects need `ConsistencyLevel: eventual`).
+    #[param(rename = "$count")]
+    count: Option<bool>,
+    /// `"displayName:word"`, words joined by AND or OR (needs `ConsistencyLevel: eventual`).
+    #[param(rename = "$search")]
+    search: Option<String>,
+}
+
+/// Graph's query options on `/$count`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct CountOptions {
+    #[param(rename = "$filter")]
+    filter: Option<String>,
+    #[param(rename = "$search")]
+    search: Option<String>,
+}
+
+/// `$select` and `$top` on a user's handful of methods.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SmallOptions {
+    #[param(rename = "$select")]
+    select: Option<String>,
+    #[param(rename = "$top", minimum = 1, maximum = 999)]
+    top: Option<i64>,
+}
+
+/// The `ConsistencyLevel` header, which `$count` and `$search` need on directory objects.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct Consistency {
+    /// `eventual`.
+    #[param(rename = "ConsistencyLevel")]
+    consistency_level: Option<String>,
+}
+
 /// The decoded query string and whether the caller sent `ConsistencyLevel: eventual`.
 pub struct OData {
     pairs: Vec<(String, String)>,

@@ -2,30 +2,36 @@
 //! `$top`/`$skiptoken`, narrowed with `$filter` over the properties Graph documents as
 //! filterable (core's `USER_REGISTRATION_DETAILS`).
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tapd_core::{RegistrationQuery, format_time};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{collection, url_with_query};
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphQuery;
+use crate::openapi::shapes;
 use crate::service::reports::{self, RegistrationDetails};
 use crate::state::SharedState;
 
 const PATH: &str = "/reports/authenticationMethods/userRegistrationDetails";
 
-pub fn routes() -> Router<SharedState> {
-    Router::new().route(PATH, get(list))
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ReportQuery {
+    /// Page size, 1 to 999.
     #[serde(rename = "$top")]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 999)]
     top: Option<String>,
     #[serde(rename = "$skiptoken")]
     skiptoken: Option<String>,
@@ -64,6 +70,8 @@ fn details_json(d: &RegistrationDetails) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/reports/authenticationMethods/userRegistrationDetails", tag = "reports", params(ReportQuery),
+    responses((status = 200, description = "A page of the registration report, by UPN.", body = shapes::UserRegistrationDetailsCollection)))]
 async fn list(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,

@@ -1,36 +1,30 @@
 //! Directory role assignments (`/roleManagement/directory/roleAssignments`) and the built-in
 //! role definitions, with Graph's template ids.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use tapd_core::odata::ROLE_ASSIGNMENTS;
 use tapd_store::RoleAssignment;
 
 use super::collection;
-use super::query::{OData, Rendered, page_json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::query::{ListOptions, OData, Rendered, page_json};
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
+use crate::openapi::shapes;
 use crate::service::roles::{self, NewAssignment};
 use crate::state::SharedState;
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route(
-            "/roleManagement/directory/roleDefinitions",
-            get(list_definitions),
-        )
-        .route(
-            "/roleManagement/directory/roleAssignments",
-            get(list_assignments).post(create_assignment),
-        )
-        .route(
-            "/roleManagement/directory/roleAssignments/{id}",
-            get(get_assignment).delete(delete_assignment),
-        )
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_definitions))
+        .routes(routes!(list_assignments, create_assignment))
+        .routes(routes!(get_assignment, delete_assignment))
 }
 
 fn assignment_json(a: &RoleAssignment) -> Value {
@@ -43,6 +37,8 @@ fn assignment_json(a: &RoleAssignment) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/roleManagement/directory/roleDefinitions", tag = "roles",
+    responses((status = 200, description = "The built-in roles.", body = shapes::RoleDefinitionCollection)))]
 async fn list_definitions(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -66,6 +62,8 @@ async fn list_definitions(
     )))
 }
 
+#[utoipa::path(get, path = "/roleManagement/directory/roleAssignments", tag = "roles", params(ListOptions),
+    responses((status = 200, description = "A page of role assignments.", body = shapes::RoleAssignmentCollection)))]
 async fn list_assignments(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -87,6 +85,8 @@ async fn list_assignments(
     )))
 }
 
+#[utoipa::path(get, path = "/roleManagement/directory/roleAssignments/{id}", tag = "roles", params(("id" = String, Path, description = "The assignment's id.")),
+    responses((status = 200, description = "The assignment.", body = shapes::RoleAssignment)))]
 async fn get_assignment(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -96,6 +96,8 @@ async fn get_assignment(
     Ok(Json(assignment_json(&a)))
 }
 
+#[utoipa::path(post, path = "/roleManagement/directory/roleAssignments", tag = "roles", request_body = NewAssignment,
+    responses((status = 201, description = "The new assignment.", body = shapes::RoleAssignment)))]
 async fn create_assignment(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -105,6 +107,8 @@ async fn create_assignment(
     Ok((StatusCode::CREATED, Json(assignment_json(&assignment))))
 }
 
+#[utoipa::path(delete, path = "/roleManagement/directory/roleAssignments/{id}", tag = "roles", params(("id" = String, Path, description = "The assignment's id.")),
+    responses((status = 204, description = "Removed.")))]
 async fn delete_assignment(
     State(state): State<SharedState>,
     Path(id): Path<String>,

@@ -1,33 +1,35 @@
 //! Users, invitations of external guests, and `/me`, as Graph shapes them.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use tapd_core::format_time;
 use tapd_core::odata::USERS;
 use tapd_store::UserRecord;
 use uuid::Uuid;
 
-use super::query::{OData, Rendered, count_text, page_json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::query::{
+    Consistency, CountOptions, ListOptions, OData, Rendered, count_text, page_json,
+};
 use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
+use crate::openapi::shapes;
 use crate::service::users::{self, Invitation, NewUser, UserChanges};
 use crate::state::SharedState;
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/$count", get(count_users))
-        .route(
-            "/users/{id}",
-            get(get_user).patch(update_user).delete(delete_user),
-        )
-        .route("/me", get(me))
-        .route("/invitations", post(invite))
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(count_users))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(me))
+        .routes(routes!(invite))
 }
 
 pub fn user_json(u: &UserRecord) -> Value {
@@ -46,6 +48,8 @@ pub fn user_json(u: &UserRecord) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/users", tag = "users", params(ListOptions, Consistency),
+    responses((status = 200, description = "A page of users.", body = shapes::UserCollection)))]
 async fn list_users(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -60,6 +64,8 @@ async fn list_users(
     Ok(Json(page_json(&state, &odata, &q, &page, at, user_json)))
 }
 
+#[utoipa::path(get, path = "/users/$count", tag = "users", params(CountOptions, Consistency),
+    responses((status = 200, description = "How many users match.", body = i64, content_type = "text/plain")))]
 async fn count_users(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -69,6 +75,8 @@ async fn count_users(
     Ok(count_text(&users::list(&state.svc, &ctx, &q).await?))
 }
 
+#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "The user's id or userPrincipalName.")),
+    responses((status = 200, description = "The user.", body = shapes::User)))]
 async fn get_user(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -77,12 +85,16 @@ async fn get_user(
     Ok(Json(user_json(&users::get(&state.svc, &ctx, &id).await?)))
 }
 
+#[utoipa::path(get, path = "/me", tag = "users",
+    responses((status = 200, description = "The signed-in user.", body = shapes::User)))]
 async fn me(State(state): State<SharedState>, Caller(ctx, _): Caller) -> ApiResult<Json<Value>> {
     let mut body = user_json(ctx.user()?);
     body["@odata.context"] = json!(format!("{}/v1.0/$metadata#users/$entity", state.public_url));
     Ok(Json(body))
 }
 
+#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
+    responses((status = 201, description = "The new user.", body = shapes::User)))]
 async fn create_user(
     State(state): State<SharedState>,
     Caller(ctx, _): Caller,
@@ -92,6 +104,8 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user_json(&user))))
 }
 
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "The user's id or userPrincipalName.")),
+    request_body = Option<UserChanges>, responses((status = 204, description = "Changed.")))]
 async fn update_user(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -102,6 +116,8 @@ async fn update_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "The user's id or userPrincipalName.")),
+    responses((status = 204, description = "Deleted, with the user's passes, passkeys, sessions and role assignments.")))]
 async fn delete_user(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -111,6 +127,8 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/invitations", tag = "users", request_body = Invitation,
+    responses((status = 201, description = "The guest was created.", body = shapes::Invitation)))]
 /// Invites an external guest (SPEC §8): a `Guest` user whose credentials live elsewhere.
 async fn invite(
     State(state): State<SharedState>,

@@ -7,25 +7,24 @@
 mod error;
 mod token;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use self::error::OAuthError;
+use crate::openapi::shapes;
 use crate::state::{AppState, SharedState};
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(tenant_discovery),
-        )
-        .route("/discovery/v2.0/keys", get(jwks))
-        .route("/{tenant}/discovery/v2.0/keys", get(tenant_jwks))
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(discovery))
+        .routes(routes!(tenant_discovery))
+        .routes(routes!(jwks))
+        .routes(routes!(tenant_jwks))
         .merge(token::routes())
 }
 
@@ -69,10 +68,14 @@ fn cacheable(body: Value) -> Response {
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response()
 }
 
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oidc", security(()),
+    responses((status = 200, description = "OpenID Connect discovery.", body = shapes::OpenIdConfiguration)))]
 async fn discovery(State(state): State<SharedState>) -> Response {
     cacheable(discovery_document(&state))
 }
 
+#[utoipa::path(get, path = "/{tenant}/v2.0/.well-known/openid-configuration", tag = "oidc", params(("tenant" = String, Path, description = "The tenant id, or `organizations` / `common`.")), security(()),
+    responses((status = 200, description = "OpenID Connect discovery of the tenant's issuer.", body = shapes::OpenIdConfiguration)))]
 async fn tenant_discovery(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
@@ -83,6 +86,8 @@ async fn tenant_discovery(
     cacheable(discovery_document(&state))
 }
 
+#[utoipa::path(get, path = "/discovery/v2.0/keys", tag = "oidc", security(()),
+    responses((status = 200, description = "The signing keys.", body = shapes::Jwks)))]
 async fn jwks(State(state): State<SharedState>) -> Response {
     if let Err(e) = state.refresh_keys().await {
         return OAuthError::server(e).into_response();
@@ -90,6 +95,8 @@ async fn jwks(State(state): State<SharedState>) -> Response {
     cacheable(state.sessions.signer.jwks(state.now()))
 }
 
+#[utoipa::path(get, path = "/{tenant}/discovery/v2.0/keys", tag = "oidc", params(("tenant" = String, Path, description = "The tenant id, or `organizations` / `common`.")), security(()),
+    responses((status = 200, description = "The signing keys.", body = shapes::Jwks)))]
 async fn tenant_jwks(State(state): State<SharedState>, Path(tenant): Path<String>) -> Response {
     if !is_our_tenant(&state, &tenant) {
         return OAuthError::unknown_tenant(&tenant).into_response();

@@ -8,34 +8,36 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{OAuthError, OAuthResult};
 use super::is_our_tenant;
 use crate::http::caller::Caller;
 use crate::http::error::ApiError;
+use crate::openapi::shapes;
 use crate::service::oauth::{self, CodeGrant, Introspection, Presented};
 use crate::service::sessions::Tokens;
 use crate::service::signin::check_rate;
 use crate::service::{Ctx, Initiator};
 use crate::state::{AppState, SharedState};
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/oauth2/v2.0/token", post(token))
-        .route("/{tenant}/oauth2/v2.0/token", post(tenant_token))
-        .route("/oauth2/v2.0/revoke", post(revoke))
-        .route("/oauth2/v2.0/introspect", post(introspect))
-        .route("/oidc/userinfo", get(userinfo).post(userinfo))
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(tenant_token))
+        .routes(routes!(revoke))
+        .routes(routes!(introspect))
+        .routes(routes!(userinfo))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct TokenRequest {
     grant_type: Option<String>,
     client_id: Option<String>,
@@ -87,6 +89,8 @@ fn presented(headers: &HeaderMap, req: &TokenRequest) -> Presented {
     }
 }
 
+#[utoipa::path(post, path = "/{tenant}/oauth2/v2.0/token", tag = "oidc", params(("tenant" = String, Path, description = "The tenant id, or `organizations` / `common`.")), request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"), security(()),
+    responses((status = 200, description = "Tokens (authorization code with PKCE, refresh, client credentials).", body = shapes::TokenResponse)))]
 async fn tenant_token(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
@@ -100,6 +104,8 @@ async fn tenant_token(
     token(State(state), connect, headers, form).await
 }
 
+#[utoipa::path(post, path = "/oauth2/v2.0/token", tag = "oidc", request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"), security(()),
+    responses((status = 200, description = "Tokens (authorization code with PKCE, refresh, client credentials).", body = shapes::TokenResponse)))]
 async fn token(
     State(state): State<SharedState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -230,6 +236,8 @@ async fn refresh(
     }
 }
 
+#[utoipa::path(post, path = "/oauth2/v2.0/revoke", tag = "oidc", request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"), security(()),
+    responses((status = 200, description = "Revoked, or unknown (RFC 7009 answers both alike).")))]
 /// RFC 7009: revokes a refresh token (and every token of its sign-in) or, given an access
 /// token, the sign-in it belongs to. Unknown tokens are answered 200 too.
 async fn revoke(State(state): State<SharedState>, headers: HeaderMap, form: TokenForm) -> Response {
@@ -251,6 +259,8 @@ async fn revoke(State(state): State<SharedState>, headers: HeaderMap, form: Toke
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+#[utoipa::path(post, path = "/oauth2/v2.0/introspect", tag = "oidc", request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"), security(()),
+    responses((status = 200, description = "Whether the token is active, and what it says.", body = shapes::Introspection)))]
 /// RFC 7662, for confidential clients: whether a token is active, and what it says.
 async fn introspect(
     State(state): State<SharedState>,
@@ -305,6 +315,8 @@ fn introspection_json(state: &AppState, found: Introspection) -> Value {
     }
 }
 
+#[utoipa::path(method(get, post), path = "/oidc/userinfo", tag = "oidc",
+    responses((status = 200, description = "Claims about the signed-in user.", body = shapes::UserInfo)))]
 /// OpenID Connect userinfo, for an access token of a signed-in user.
 async fn userinfo(caller: Result<Caller, ApiError>) -> Response {
     let user = match &caller {

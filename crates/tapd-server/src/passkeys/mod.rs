@@ -4,19 +4,22 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::graph::fido2_json;
 use crate::http::caller::{Caller, client_ip};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::GraphJson;
+use crate::openapi::shapes;
 use crate::service::passkeys as ceremonies;
 use crate::service::{Ctx, Initiator, sessions};
 use crate::state::SharedState;
@@ -26,12 +29,14 @@ use crate::web::session::{current_session, open_session};
 
 pub use crate::service::passkeys::RelyingParty;
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/api/passkeys/register/start", post(register_start))
-        .route("/api/passkeys/register/finish", post(register_finish))
-        .route("/api/signin/passkey/start", post(sign_in_start))
-        .route("/api/signin/passkey/finish", post(sign_in_finish))
+/// The JSON API's routes, described in the OpenAPI document, and the pages' own finish (a
+/// browser's CSRF-bound call, not described).
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_start))
+        .routes(routes!(register_finish))
+        .routes(routes!(sign_in_start))
+        .routes(routes!(sign_in_finish))
         .route("/signin/passkey/finish", post(web_sign_in_finish))
 }
 
@@ -68,6 +73,8 @@ impl FromRequestParts<SharedState> for Registrant {
     }
 }
 
+#[utoipa::path(post, path = "/api/passkeys/register/start", tag = "passkeys",
+    responses((status = 200, description = "The WebAuthn creation options for the signed-in user.", body = shapes::CeremonyOptions)))]
 /// Starts registering a passkey for the signed-in user.
 async fn register_start(
     State(state): State<SharedState>,
@@ -77,13 +84,15 @@ async fn register_start(
     Ok(Json(json!({ "options": options })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RegisterFinish {
     display_name: String,
     credential: Value,
 }
 
+#[utoipa::path(post, path = "/api/passkeys/register/finish", tag = "passkeys", request_body = RegisterFinish,
+    responses((status = 201, description = "The registered passkey.", body = shapes::Fido2Method)))]
 async fn register_finish(
     State(state): State<SharedState>,
     Registrant(ctx): Registrant,
@@ -100,13 +109,15 @@ async fn register_finish(
     Ok((StatusCode::CREATED, Json(fido2_json(&passkey))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignInStart {
     #[serde(default)]
     username: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/signin/passkey/start", tag = "passkeys", request_body = Option<SignInStart>, security(()),
+    responses((status = 200, description = "The WebAuthn request options (username-less without a username).", body = shapes::CeremonyOptions)))]
 async fn sign_in_start(
     State(state): State<SharedState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -120,12 +131,14 @@ async fn sign_in_start(
     Ok(Json(json!({ "options": options })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignInFinish {
     credential: Value,
 }
 
+#[utoipa::path(post, path = "/api/signin/passkey/finish", tag = "passkeys", request_body = SignInFinish, security(()),
+    responses((status = 200, description = "Signed in: tokens for tapd.", body = shapes::Session)))]
 /// Finishes a passkey sign-in with tokens, as `/api/signin/tap` answers.
 async fn sign_in_finish(
     State(state): State<SharedState>,

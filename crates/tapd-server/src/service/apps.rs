@@ -19,14 +19,14 @@ use crate::keys::new_opaque_token;
 /// How long a client secret is valid by default: two years, as Entra's longest recommended.
 pub const SECRET_LIFETIME: time::Duration = time::Duration::days(730);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RedirectUris {
     #[serde(default)]
     pub redirect_uris: Option<Vec<String>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WebSettings {
     #[serde(default)]
@@ -36,7 +36,7 @@ pub struct WebSettings {
     pub implicit_grant_settings: Option<ImplicitGrant>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ImplicitGrant {
     pub enable_access_token_issuance: Option<bool>,
@@ -44,7 +44,7 @@ pub struct ImplicitGrant {
 }
 
 /// A registration or its changes, as Graph's `application` body.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AppChanges {
     pub display_name: Option<String>,

@@ -10,7 +10,7 @@ use super::audit::{self, Change};
 use super::{Ctx, ServiceError, ServiceResult, Services, find_user, parse_id};
 
 /// A new group, as Graph's `POST /groups` body; tapd's groups are security groups.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewGroup {
     pub display_name: String,

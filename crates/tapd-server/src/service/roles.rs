@@ -10,7 +10,7 @@ use super::audit::{self, Change};
 use super::{Ctx, ServiceError, ServiceResult, Services, parse_id};
 
 /// A new assignment, as Graph's `POST /roleManagement/directory/roleAssignments` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewAssignment {
     pub principal_id: String,

@@ -13,7 +13,7 @@ use super::{Ctx, ServiceError, ServiceResult, Services, find_user};
 pub const MAX_NAME_LEN: usize = 256;
 pub const MIN_PASSWORD_LEN: usize = 8;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PasswordProfile {
     pub password: String,
@@ -35,7 +35,7 @@ impl PasswordProfile {
 }
 
 /// A new user, as Graph's `POST /users` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewUser {
     pub account_enabled: Option<bool>,
@@ -50,7 +50,7 @@ pub struct NewUser {
 }
 
 /// The properties to change, as Graph's `PATCH /users/{id}` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserChanges {
     pub account_enabled: Option<bool>,
@@ -64,7 +64,7 @@ pub struct UserChanges {
 }
 
 /// An invitation of an external guest, as Graph's `POST /invitations` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Invitation {
     pub invited_user_email_address: String,

@@ -15,6 +15,7 @@ mod hardening;
 mod helpers;
 mod limits;
 mod oidc;
+mod openapi;
 mod pages;
 mod passes;
 mod passkeys;
