@@ -59,6 +59,8 @@ export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 
 echo "schemathesis over $url/openapi.json as $admin ($examples cases per operation, seed $seed)"
 status=0
+# schemathesis keeps its cache in the working directory: the run's own.
+cd "$work"
 "$venv/bin/st" run "$url/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,ignored_auth,use_after_free,ensure_resource_availability \
