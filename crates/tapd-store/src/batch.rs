@@ -19,9 +19,9 @@ use uuid::Uuid;
 
 use crate::audit::{AuditRecord, insert_sign_ins};
 use crate::oauth::{Grant, RefreshToken, WebSession, insert_refreshes, insert_web_sessions};
-use crate::sql::{Tx, micros, placeholders};
+use crate::sql::{Tx, begin_write, micros, placeholders};
 use crate::throttle::{Subject, bump};
-use crate::{Result, Store, StoreError};
+use crate::{Dialect, Result, Store, StoreError};
 
 impl Store {
     /// Commits a successful sign-in: consumes the pass if any (gating the rest), stores what it
@@ -112,7 +112,7 @@ pub(crate) struct Outcome {
 pub(crate) type Queue = mpsc::Sender<Job>;
 
 /// Starts `workers` writer tasks over `pool`.
-pub(crate) fn start(pool: sqlx::AnyPool, workers: usize) -> Queue {
+pub(crate) fn start(pool: sqlx::AnyPool, dialect: Dialect, workers: usize) -> Queue {
     let (tx, rx) = mpsc::channel::<Job>(4096);
     let rx = Arc::new(Mutex::new(rx));
     for _ in 0..workers {
@@ -133,15 +133,15 @@ pub(crate) fn start(pool: sqlx::AnyPool, workers: usize) -> Queue {
                         }
                     }
                 }
-                commit(&pool, jobs).await;
+                commit(&pool, dialect, jobs).await;
             }
         });
     }
     tx
 }
 
-async fn commit(pool: &sqlx::AnyPool, jobs: Vec<Job>) {
-    match write(pool, &jobs).await {
+async fn commit(pool: &sqlx::AnyPool, dialect: Dialect, jobs: Vec<Job>) {
+    match write(pool, dialect, &jobs).await {
         Ok(outcomes) => {
             for (job, outcome) in jobs.into_iter().zip(outcomes) {
                 let _ = job.reply.send(Ok(outcome));
@@ -151,7 +151,7 @@ async fn commit(pool: &sqlx::AnyPool, jobs: Vec<Job>) {
             tracing::error!(error = %e, batch = jobs.len(), "sign-in batch failed");
             let message = e.to_string();
             for job in jobs {
-                let _ = job.reply.send(Err(StoreError::Corrupt(format!(
+                let _ = job.reply.send(Err(StoreError::Batch(format!(
                     "sign-in batch failed: {message}"
                 ))));
             }
@@ -162,8 +162,8 @@ async fn commit(pool: &sqlx::AnyPool, jobs: Vec<Job>) {
 /// Writes a batch in one transaction with a fixed number of statements, however many jobs:
 /// wrong codes are counted first (a lock reached first wins), then the passes are consumed with
 /// one statement per kind, then the refresh tokens and audit records are inserted in bulk.
-async fn write(pool: &sqlx::AnyPool, jobs: &[Job]) -> Result<Vec<Outcome>> {
-    let mut tx = pool.begin().await?;
+async fn write(pool: &sqlx::AnyPool, dialect: Dialect, jobs: &[Job]) -> Result<Vec<Outcome>> {
+    let mut tx = begin_write(pool, dialect).await?;
     let mut outcomes = vec![
         Outcome {
             accepted: true,

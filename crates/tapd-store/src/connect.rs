@@ -62,7 +62,7 @@ impl Store {
         })?;
         let pool = open_pool(url, dialect).await?;
         migrate(&pool, dialect).await?;
-        let sign_ins = batch::start(pool.clone(), dialect.sign_in_writers());
+        let sign_ins = batch::start(pool.clone(), dialect, dialect.sign_in_writers());
         Ok(Store {
             pool,
             dialect,

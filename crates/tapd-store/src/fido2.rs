@@ -97,7 +97,7 @@ impl Store {
         let aaguids = text(serde_json::to_string(&p.key_restrictions.aa_guids))?;
         let include = text(serde_json::to_string(&p.include_targets))?;
         let exclude = text(serde_json::to_string(&p.exclude_targets))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO fido2_policy (id, state, self_service_registration, \
              attestation_enforced, key_restrictions_enforced, key_enforcement_type, aaguids, \

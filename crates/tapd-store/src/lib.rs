@@ -52,9 +52,19 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A shared write (a batch of sign-ins) failed; each of its callers gets the reason.
+    #[error("database error: {0}")]
+    Batch(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl Store {
+    /// A transaction that writes (see [`sql::begin_write`]).
+    async fn write_tx(&self) -> Result<sql::Tx<'static>> {
+        sql::begin_write(&self.pool, self.dialect).await
+    }
+}
 
 /// The database, opened with [`Store::connect`]. Its methods are spread over the modules by
 /// what they touch; cloning is cheap (the pool and the sign-in queue are shared).

@@ -61,7 +61,7 @@ impl Store {
         secret: &StoredSecret,
         audit: &AuditRecord,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM taps WHERE user_id = $1")
             .bind(pass.user_id.to_string())
             .execute(&mut *tx)
@@ -141,7 +141,7 @@ impl Store {
 
     /// Deletes the user's pass with this id; ends the sessions it opened.
     pub async fn delete_tap(&self, user: Uuid, id: Uuid, audit: &AuditRecord) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query("DELETE FROM taps WHERE id = $1 AND user_id = $2")
             .bind(id.to_string())
             .bind(user.to_string())

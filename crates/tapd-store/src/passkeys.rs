@@ -139,7 +139,7 @@ impl Store {
     /// Stores a new passkey with its audit record. A credential id registered before (by
     /// anyone) is a conflict.
     pub async fn add_passkey(&self, p: &PasskeyRecord, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO passkeys ({PASSKEY_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -175,7 +175,7 @@ impl Store {
         credential_id: &[u8],
         audit: &AuditRecord,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query("DELETE FROM passkeys WHERE credential_id = $1 AND user_id = $2")
             .bind(credential_id.to_vec())
             .bind(user.to_string())
@@ -240,7 +240,7 @@ impl Store {
         grant: Grant,
         audit: &AuditRecord,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query(
             "UPDATE passkeys SET dynamic_state = $1, last_used_at = $2 \
              WHERE credential_id = $3 AND dynamic_state = $4",

@@ -27,7 +27,7 @@ impl Store {
         now: OffsetDateTime,
         audit: &AuditRecord,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         put_policy(&mut tx, policy, now).await?;
         insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
         tx.commit().await?;

@@ -1,6 +1,6 @@
 //! The conventions every query shares: how values cross `sqlx::Any` (times as Unix
 //! microseconds, ids as text), numbered placeholders for lists and multi-row INSERTs, the
-//! transaction type, and how a unique violation is recognised on either database.
+//! transaction type and how a writing one begins, and how a unique violation is recognised on either database.
 
 use std::str::FromStr;
 
@@ -9,9 +9,21 @@ use sqlx::query::Query;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, StoreError};
+use crate::{Dialect, Result, StoreError};
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Begins a transaction that writes. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads first can't become a writer once
+/// another connection has committed meanwhile — SQLite answers "database is locked" at once,
+/// which no busy timeout waits out. Writers then queue on the lock instead. PostgreSQL's
+/// row locks need nothing of the kind.
+pub(crate) async fn begin_write(pool: &sqlx::AnyPool, dialect: Dialect) -> Result<Tx<'static>> {
+    Ok(match dialect {
+        Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Dialect::Postgres => pool.begin().await?,
+    })
+}
 
 pub(crate) type AnyQuery<'q> = Query<'q, sqlx::Any, AnyArguments>;
 

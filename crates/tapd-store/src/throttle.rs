@@ -47,7 +47,7 @@ impl Store {
 
     /// Counts one more failure of `subject` at `now`; answers the run's new length.
     pub async fn record_failure(&self, subject: Subject, now: OffsetDateTime) -> Result<u32> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let failures = bump(&mut tx, subject, now).await?;
         tx.commit().await?;
         Ok(failures)

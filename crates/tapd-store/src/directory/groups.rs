@@ -35,7 +35,7 @@ impl GroupRecord {
 
 impl Store {
     pub async fn create_group(&self, group: &GroupRecord, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO groups (id, display_name, description, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -73,7 +73,7 @@ impl Store {
     }
 
     pub async fn delete_group(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM group_members WHERE group_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -87,7 +87,7 @@ impl Store {
 
     /// Adds a member; a second add of the same member is a conflict, as in Graph.
     pub async fn add_member(&self, group: Uuid, user: Uuid, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
             .bind(group.to_string())
             .bind(user.to_string())
@@ -109,7 +109,7 @@ impl Store {
         user: Uuid,
         audit: &AuditRecord,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
             .bind(group.to_string())
             .bind(user.to_string())

@@ -53,7 +53,7 @@ impl Store {
         policy: &TapPolicy,
         admin: &UserRecord,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO tenant (slot, id, default_domain, created_at) VALUES (1, $1, $2, $3) \
              ON CONFLICT (slot) DO NOTHING",

@@ -35,7 +35,7 @@ impl RoleAssignment {
 
 impl Store {
     pub async fn assign_role(&self, a: &RoleAssignment, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         insert_role_assignment(&mut tx, a).await?;
         finish(tx, true, audit).await.map(|_| ())
     }
@@ -72,7 +72,7 @@ impl Store {
     }
 
     pub async fn delete_role_assignment(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query("DELETE FROM role_assignments WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)

@@ -89,7 +89,7 @@ impl UserRecord {
 impl Store {
     /// Creates a user, with its audit record, in one transaction.
     pub async fn create_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         insert_user(&mut tx, user).await?;
         insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
         tx.commit().await?;
@@ -128,7 +128,7 @@ impl Store {
 
     /// Updates a user, with the change's audit record, in one transaction.
     pub async fn update_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query(
             "UPDATE users SET upn = $2, upn_lower = $3, display_name = $4, given_name = $5, \
              surname = $6, mail = $7, account_enabled = $8, password_hash = $9, \
@@ -159,7 +159,7 @@ impl Store {
 
     /// Deletes a user and everything hanging off it (methods, memberships, roles, tokens).
     pub async fn delete_user(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = id.to_string();
         for table in [
             "DELETE FROM refresh_tokens WHERE user_id = $1",

@@ -115,7 +115,7 @@ async fn insert_secret(tx: &mut Tx<'_>, app: Uuid, s: &AppSecret) -> Result<()> 
 
 impl Store {
     pub async fn create_app(&self, app: &AppRecord, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         )))
@@ -137,7 +137,7 @@ impl Store {
 
     /// Rewrites an app's name and redirect URIs.
     pub async fn update_app(&self, app: &AppRecord, audit: &AuditRecord) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query(
             "UPDATE apps SET display_name = $2, web_redirect_uris = $3, spa_redirect_uris = $4, \
              public_redirect_uris = $5 WHERE id = $1",
@@ -154,7 +154,7 @@ impl Store {
 
     /// Deletes an app, its secrets, and the sessions it holds.
     pub async fn delete_app(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let app = self.app_in(&mut tx, "id", &id.to_string()).await?;
         let Some(app) = app else {
             tx.rollback().await?;
@@ -183,7 +183,7 @@ impl Store {
         secret: &AppSecret,
         audit: &AuditRecord,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         insert_secret(&mut tx, app, secret).await?;
         finish(tx, true, audit).await.map(|_| ())
     }
@@ -194,7 +194,7 @@ impl Store {
         key_id: Uuid,
         audit: &AuditRecord,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query("DELETE FROM app_secrets WHERE app_id = $1 AND key_id = $2")
             .bind(app.to_string())
             .bind(key_id.to_string())
@@ -204,7 +204,7 @@ impl Store {
     }
 
     pub async fn app_by_client_id(&self, client_id: Uuid) -> Result<Option<AppRecord>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let app = self
             .app_in(&mut tx, "client_id", &client_id.to_string())
             .await?;
@@ -213,7 +213,7 @@ impl Store {
     }
 
     pub async fn app(&self, id: Uuid) -> Result<Option<AppRecord>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let app = self.app_in(&mut tx, "id", &id.to_string()).await?;
         tx.commit().await?;
         Ok(app)

@@ -46,7 +46,7 @@ impl Store {
         only_if_none: bool,
         prune_before: Option<OffsetDateTime>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let condition = if only_if_none {
             " WHERE NOT EXISTS (SELECT 1 FROM signing_keys)"
         } else {

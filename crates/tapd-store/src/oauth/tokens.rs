@@ -208,7 +208,7 @@ impl Store {
     }
 
     pub async fn put_refresh(&self, refresh: &RefreshToken) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         insert_refreshes(&mut tx, &[refresh]).await?;
         tx.commit().await?;
         Ok(())
