@@ -18,3 +18,24 @@ pub fn give_large_allocations_back() {
         }
     }
 }
+
+/// Puts the calling thread below the others in the scheduler (nice 10), for CPU-bound work that
+/// must not delay requests: password hashing. Linux keeps a nice value per thread.
+pub fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        const PRIO_PROCESS: std::ffi::c_int = 0;
+        unsafe extern "C" {
+            fn setpriority(
+                which: std::ffi::c_int,
+                who: u32,
+                prio: std::ffi::c_int,
+            ) -> std::ffi::c_int;
+        }
+        // SAFETY: setpriority only changes the scheduling priority of the thread `who = 0`
+        // names, the caller; a failure leaves it as it was.
+        unsafe {
+            setpriority(PRIO_PROCESS, 0, 10);
+        }
+    }
+}

@@ -63,24 +63,26 @@ impl Services {
         let permit = self.hashing.enter().await?;
         // The slot is held until the work is done, also when the request is abandoned meanwhile.
         let gate = self.hashing.clone();
-        blocking(move || {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.hashing.workers.run(Box::new(move || {
             let mut memory = gate.take_memory();
             let out = f(&mut memory);
             gate.give_back(memory);
             drop(permit);
-            out
-        })
-        .await
+            let _ = done.send(out);
+        }))?;
+        answer.await.map_err(ServiceError::internal)
     }
 }
 
 /// How many password checks may wait for a core before more are refused.
 pub const HASH_QUEUE: usize = 256;
 
-/// A semaphore sized to the cores, with a bounded queue in front, and the hashing memory of the
-/// slots.
+/// A semaphore sized to the cores, with a bounded queue in front, the hashing memory of the
+/// slots, and the threads that do the work.
 struct HashGate {
     running: std::sync::Arc<tokio::sync::Semaphore>,
+    workers: HashWorkers,
     waiting: std::sync::atomic::AtomicUsize,
     /// Memory of slots between two hashes, kept only while more attempts wait.
     idle_memory: std::sync::Mutex<Vec<HashMemory>>,
@@ -95,6 +97,7 @@ impl HashGate {
     fn new(cores: usize) -> HashGate {
         HashGate {
             running: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
+            workers: HashWorkers::start(cores),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             idle_memory: std::sync::Mutex::new(Vec::new()),
         }
@@ -136,6 +139,51 @@ impl HashGate {
         let permit = self.running.clone().acquire_owned().await;
         drop(waiting);
         permit.map_err(ServiceError::internal)
+    }
+}
+
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// The threads that hash, one per core, each below the server's other threads in the
+/// scheduler (nice 10): a flood of password attempts gets the CPU the rest of the server leaves
+/// idle, and Graph requests and sign-ins by other methods keep their latency. The gate admits
+/// at most one job per thread, so the channel never holds more than that.
+struct HashWorkers {
+    jobs: std::sync::mpsc::Sender<HashJob>,
+}
+
+impl HashWorkers {
+    fn start(threads: usize) -> HashWorkers {
+        let (jobs, queue) = std::sync::mpsc::channel::<HashJob>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("tapd-hash-{i}"))
+                .spawn(move || {
+                    crate::memory::lower_this_threads_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        // A panicking job loses its answer (the caller sees an internal error),
+                        // not the thread.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a hashing thread");
+            }
+        }
+        HashWorkers { jobs }
+    }
+
+    fn run(&self, job: HashJob) -> ServiceResult<()> {
+        self.jobs
+            .send(job)
+            .map_err(|_| ServiceError::Internal("no hashing thread is running".into()))
     }
 }
 
