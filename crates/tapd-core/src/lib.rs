@@ -7,6 +7,7 @@
 //! [`DomainError`] to Graph error envelopes; the store persists the types defined here.
 
 mod apps;
+mod authorize;
 mod encoding;
 mod error;
 mod fido2;
@@ -19,6 +20,7 @@ mod roles;
 mod throttle;
 
 pub use apps::*;
+pub use authorize::*;
 pub use encoding::*;
 pub use error::*;
 pub use fido2::*;
