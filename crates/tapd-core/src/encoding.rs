@@ -11,11 +11,16 @@ use crate::DomainError;
 /// RFC 3339 in UTC, as Graph writes dates, with microsecond precision (what every client's date
 /// parser accepts, and what the database keeps).
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(t)
+    whole_microseconds(t.to_offset(time::UtcOffset::UTC))
         .format(&Rfc3339)
         .unwrap_or_default()
+}
+
+/// The instant without its sub-microsecond part: what the database keeps and [`format_time`]
+/// writes.
+pub fn whole_microseconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
 }
 
 /// The earliest instant tapd accepts from input (seconds since the Unix epoch): 1970-01-01Z.

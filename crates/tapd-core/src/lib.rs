@@ -7,6 +7,7 @@
 //! [`DomainError`] to Graph error envelopes; the store persists the types defined here.
 
 mod apps;
+mod authorize;
 mod encoding;
 mod error;
 mod fido2;
@@ -14,17 +15,20 @@ mod methods;
 pub mod odata;
 mod pass;
 mod policy;
+mod policy_form;
 mod report;
 mod roles;
 mod throttle;
 
 pub use apps::*;
+pub use authorize::*;
 pub use encoding::*;
 pub use error::*;
 pub use fido2::*;
 pub use methods::*;
 pub use pass::*;
 pub use policy::*;
+pub use policy_form::*;
 pub use report::*;
 pub use roles::*;
 pub use throttle::*;

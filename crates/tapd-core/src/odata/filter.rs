@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Kind, Property, Resource, unsupported_clause};
-use crate::{DomainError, format_time, parse_time};
+use crate::{DomainError, format_time, parse_time, whole_microseconds};
 
 /// How deep parentheses and `not` may nest, and how many comparisons one filter may hold: the
 /// bound on the work (and the stack) one request's filter can take.
@@ -383,7 +383,11 @@ impl Parser<'_> {
                 "false" => Ok(Literal::Bool(false)),
                 _ => Err(mismatch()),
             },
-            (Some(Token::Word(w)), Kind::Time) => parse_time(p.name, &w).map(Literal::Time),
+            // Whole microseconds, as the store keeps and compares dates: a finer literal would
+            // select the same rows but not survive its canonical text.
+            (Some(Token::Word(w)), Kind::Time) => parse_time(p.name, &w)
+                .map(whole_microseconds)
+                .map(Literal::Time),
             (Some(_), _) => Err(mismatch()),
             (None, _) => Err(invalid(self.text, "a value is missing at the end")),
         }
@@ -402,13 +406,59 @@ impl fmt::Display for Literal {
     }
 }
 
-/// The canonical text: every `and`/`or` in parentheses, so parsing it gives the same tree.
+/// The canonical text: parentheses only where the tree needs them (an `or` inside an `and`, an
+/// `and`/`or` under `not`, a right operand of the same operator), so parsing it gives the same
+/// tree — and, since the text it came from needed them too, within the same depth and term
+/// bounds. Parenthesizing every `and`/`or` would turn a flat chain of 16 `or`s into 16 nested
+/// levels, which the parser refuses.
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, Binding::Or)
+    }
+}
+
+/// How tightly an expression binds, loosest first: what an operand must bind at least as
+/// tightly as to go without parentheses.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Binding {
+    Or,
+    And,
+    Unary,
+}
+
+impl Filter {
+    fn binding(&self) -> Binding {
         match self {
-            Filter::And(a, b) => write!(f, "({a} and {b})"),
-            Filter::Or(a, b) => write!(f, "({a} or {b})"),
-            Filter::Not(a) => write!(f, "not {a}"),
+            Filter::Or(..) => Binding::Or,
+            Filter::And(..) => Binding::And,
+            _ => Binding::Unary,
+        }
+    }
+
+    /// Writes this filter where an operand must bind at least as tightly as `at`.
+    fn write(&self, f: &mut fmt::Formatter<'_>, at: Binding) -> fmt::Result {
+        if self.binding() < at {
+            f.write_str("(")?;
+            self.write(f, Binding::Or)?;
+            return f.write_str(")");
+        }
+        match self {
+            // Both operators group to the left, so only a right operand of the same kind needs
+            // parentheses.
+            Filter::Or(a, b) => {
+                a.write(f, Binding::Or)?;
+                f.write_str(" or ")?;
+                b.write(f, Binding::And)
+            }
+            Filter::And(a, b) => {
+                a.write(f, Binding::And)?;
+                f.write_str(" and ")?;
+                b.write(f, Binding::Unary)
+            }
+            Filter::Not(a) => {
+                f.write_str("not ")?;
+                a.write(f, Binding::Unary)
+            }
             Filter::Compare {
                 property,
                 op,

@@ -248,12 +248,16 @@ pub fn parse_top(value: &str) -> Result<i64, DomainError> {
         .ok_or_else(|| bad("Invalid value for $top: use a number from 1 to 999."))
 }
 
+/// The most rows a `$skiptoken` may skip: the next page's link carries `skip + top`, which must
+/// still fit for any `$top` up to [`MAX_TOP`].
+pub const MAX_SKIP: i64 = i64::MAX - MAX_TOP;
+
 /// `$skiptoken`: the opaque token a `@odata.nextLink` carries (`o` and the rows to skip).
 pub fn parse_skiptoken(value: &str) -> Result<i64, DomainError> {
     value
         .strip_prefix('o')
         .and_then(|n| n.parse::<i64>().ok())
-        .filter(|n| *n >= 0)
+        .filter(|n| (0..=MAX_SKIP).contains(n))
         .ok_or_else(|| bad("Invalid $skiptoken: use the @odata.nextLink of the previous page."))
 }
 

@@ -1,6 +1,7 @@
 //! The admin center's TAP policy page. A refusal names the page's own labels ("Minimum
 //! lifetime must be between 10 and 43,200 minutes"); the rule itself is the domain's
-//! (`TapPolicy::check`), the same one the Graph API words in Graph's terms.
+//! (`TapPolicy::check`), the same one the Graph API words in Graph's terms, and the form's
+//! fields become a patch in the domain (`tapd_core::PolicyForm`).
 
 use askama::Template;
 use axum::extract::State;
@@ -10,8 +11,8 @@ use axum::{Form, Router};
 use tapd_core::odata::{MAX_TOP, Query};
 use tapd_core::{
     ALL_USERS, Action, MAX_CODE_LENGTH, MAX_LIFETIME_MINUTES, MIN_CODE_LENGTH,
-    MIN_LIFETIME_MINUTES, PolicyField, PolicyPatch, PolicyState, PolicyTarget, PolicyViolation,
-    TapPolicy, TargetType,
+    MIN_LIFETIME_MINUTES, NotANumber, PolicyField, PolicyForm, PolicyState, PolicyTarget,
+    PolicyViolation, TapPolicy,
 };
 
 use crate::service::groups;
@@ -49,26 +50,6 @@ struct PolicyPage {
     limits_length: String,
     message: Option<String>,
     error: Option<String>,
-}
-
-/// The policy form as sent (repeated keys for the group lists).
-struct Sent<'a>(&'a [(String, String)]);
-
-impl Sent<'_> {
-    fn field(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn fields(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
 }
 
 /// The field's label on this page.
@@ -133,7 +114,7 @@ fn page_of(
     v: &Visitor,
     policy: &TapPolicy,
     groups: Vec<(String, String)>,
-    sent: Option<&Sent<'_>>,
+    sent: Option<&PolicyForm<'_>>,
 ) -> PolicyPage {
     let ids = |targets: &[PolicyTarget]| targets.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
     let (include, exclude) = match sent {
@@ -183,7 +164,7 @@ fn page_of(
 async fn render_policy(
     state: &AppState,
     v: Visitor,
-    sent: Option<&Sent<'_>>,
+    sent: Option<&PolicyForm<'_>>,
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
@@ -212,53 +193,13 @@ async fn policy_page(State(state): State<SharedState>, v: Visitor) -> Response {
     render_policy(&state, v, None, None, None).await
 }
 
-/// A number field: the number, or the page's message naming the field.
-fn number(sent: &Sent<'_>, name: &str, field: PolicyField) -> Result<u32, String> {
-    let raw = sent.field(name).unwrap_or("").trim();
-    raw.parse::<u32>().map_err(|_| {
-        format!(
-            "{} must be a whole number of {}.",
-            label(field),
-            unit(field)
-        )
-    })
-}
-
-fn group_target(id: String) -> PolicyTarget {
-    PolicyTarget {
-        target_type: TargetType::Group,
-        id,
-        is_registration_required: false,
-    }
-}
-
-/// The form as a policy patch, or the page's message.
-fn patch_of(sent: &Sent<'_>) -> Result<PolicyPatch, String> {
-    let state = if sent.field("enabled").is_some() {
-        PolicyState::Enabled
-    } else {
-        PolicyState::Disabled
-    };
-    Ok(PolicyPatch {
-        state: Some(state),
-        minimum_lifetime_in_minutes: Some(number(sent, "min", PolicyField::MinimumLifetime)?),
-        maximum_lifetime_in_minutes: Some(number(sent, "max", PolicyField::MaximumLifetime)?),
-        default_lifetime_in_minutes: Some(number(sent, "default", PolicyField::DefaultLifetime)?),
-        is_usable_once: Some(sent.field("once").is_some()),
-        default_length: Some(number(sent, "length", PolicyField::DefaultLength)?),
-        include_targets: Some(
-            sent.fields("include")
-                .into_iter()
-                .map(group_target)
-                .collect(),
-        ),
-        exclude_targets: Some(
-            sent.fields("exclude")
-                .into_iter()
-                .map(group_target)
-                .collect(),
-        ),
-    })
+/// The page's message for a number field that isn't one.
+fn not_a_number(NotANumber(field): NotANumber) -> String {
+    format!(
+        "{} must be a whole number of {}.",
+        label(field),
+        unit(field)
+    )
 }
 
 async fn save_policy(
@@ -266,13 +207,13 @@ async fn save_policy(
     v: Visitor,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let sent = Sent(&form);
+    let sent = PolicyForm(&form);
     if let Some(refused) = v.refuses(&state, sent.field("csrf").unwrap_or("")) {
         return refused;
     }
-    let patch = match patch_of(&sent) {
+    let patch = match sent.patch() {
         Ok(p) => p,
-        Err(message) => return render_policy(&state, v, Some(&sent), None, Some(message)).await,
+        Err(e) => return render_policy(&state, v, Some(&sent), None, Some(not_a_number(e))).await,
     };
     // The domain's rule, worded with this page's labels; the service checks it again.
     if let Ok(current) = policy::get(&state.svc, &v.ctx).await
