@@ -22,7 +22,7 @@ const REJECTION_LIMIT: usize = 4 * 1024;
 /// Whether a path is answered in JSON (the API, OAuth, the pages' fetch calls) rather than
 /// HTML.
 pub fn is_api_path(path: &str) -> bool {
-    const PREFIXES: [&str; 7] = [
+    const PREFIXES: [&str; 8] = [
         "/v1.0",
         "/api/",
         "/oauth2/",
@@ -30,6 +30,7 @@ pub fn is_api_path(path: &str) -> bool {
         "/.well-known/",
         "/discovery/",
         "/healthz",
+        "/metrics",
     ];
     PREFIXES.iter().any(|p| path.starts_with(p))
         || path.starts_with("/signin/passkey/")

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod passkeys;
 pub mod service;
 pub mod state;
+pub mod telemetry;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -35,7 +36,7 @@ pub use keys::Keys;
 
 pub use state::{AppState, Clock, ManualClock, SharedState, SystemClock};
 
-use crate::http::client_addr::{self, TrustedProxies};
+use crate::http::client_addr::{self, AddressBlocks, TrustedProxies};
 use crate::http::middleware;
 use crate::service::Services;
 use crate::service::ratelimit::RateLimiter;
@@ -51,6 +52,8 @@ pub struct Config {
     pub signin_rate_per_sec: u32,
     /// The reverse proxies believed when they say whom they forward for.
     pub trusted_proxies: TrustedProxies,
+    /// Who may read `/metrics` (loopback by default).
+    pub metrics_from: AddressBlocks,
     pub access_token_ttl: time::Duration,
     pub refresh_token_ttl: time::Duration,
 }
@@ -67,6 +70,7 @@ impl Config {
             clock: Arc::new(SystemClock),
             signin_rate_per_sec: 20,
             trusted_proxies: TrustedProxies::default(),
+            metrics_from: AddressBlocks::loopback(),
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             refresh_token_ttl: time::Duration::hours(24),
         }
@@ -117,6 +121,7 @@ impl App {
             tenant,
             public_url,
             trusted_proxies: config.trusted_proxies,
+            metrics_from: config.metrics_from,
         });
         Ok(App {
             listener,
@@ -171,8 +176,11 @@ pub fn router(state: SharedState) -> Router {
         .merge(oidc::routes())
         .split_for_parts();
     let doc = openapi::finish(doc, &state.public_url);
+    telemetry::recorder();
     api.route("/openapi.json", get(move || async move { axum::Json(doc) }))
+        .route("/metrics", get(telemetry::metrics))
         .merge(web::routes())
+        .route_layer(axum::middleware::from_fn(middleware::record_route))
         .fallback(answers::not_found)
         .method_not_allowed_fallback(answers::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -185,7 +193,10 @@ pub fn router(state: SharedState) -> Router {
             state.clone(),
             answers::shape,
         ))
-        .layer(axum::middleware::from_fn(middleware::request_id))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_id,
+        ))
         .with_state(state)
 }
 

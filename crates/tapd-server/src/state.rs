@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tapd_store::Tenant;
 use time::OffsetDateTime;
 
-use crate::http::client_addr::TrustedProxies;
+use crate::http::client_addr::{AddressBlocks, TrustedProxies};
 use crate::service::passkeys::RelyingParty;
 use crate::service::sessions::Sessions;
 use crate::service::{Ctx, Initiator, Services};
@@ -76,6 +76,7 @@ pub struct AppState {
     pub passkeys: RelyingParty,
     /// The reverse proxies whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
+    pub metrics_from: AddressBlocks,
 }
 
 impl AppState {

@@ -141,6 +141,7 @@ pub(crate) fn start(pool: sqlx::AnyPool, dialect: Dialect, workers: usize) -> Qu
 }
 
 async fn commit(pool: &sqlx::AnyPool, dialect: Dialect, jobs: Vec<Job>) {
+    metrics::histogram!("tapd_sign_in_batch_size").record(jobs.len() as f64);
     match write(pool, dialect, &jobs).await {
         Ok(outcomes) => {
             for (job, outcome) in jobs.into_iter().zip(outcomes) {

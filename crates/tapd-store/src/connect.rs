@@ -106,6 +106,21 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    /// The pool's connections now: idle and in use.
+    pub fn pool_use(&self) -> PoolUse {
+        let idle = self.pool.num_idle();
+        PoolUse {
+            idle,
+            in_use: (self.pool.size() as usize).saturating_sub(idle),
+        }
+    }
+}
+
+/// What [`Store::pool_use`] reports.
+pub struct PoolUse {
+    pub idle: usize,
+    pub in_use: usize,
 }
 
 /// The pool, with SQLite's settings applied to each new connection (`Any` takes only a URL).

@@ -31,6 +31,8 @@ pub struct Settings {
     pub log_format: String,
     /// Reverse proxies (CIDR blocks) whose `Forwarded` / `X-Forwarded-For` name the client.
     pub trusted_proxies: Vec<String>,
+    /// Clients (CIDR blocks) that may read `GET /metrics`; default the loopback addresses.
+    pub metrics_from: Vec<String>,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             signin_rate_per_sec: 20,
             log_format: "text".into(),
             trusted_proxies: Vec::new(),
+            metrics_from: vec!["127.0.0.0/8".into(), "::1".into()],
         }
     }
 }
@@ -79,7 +82,7 @@ pub struct Overrides {
     pub domain: Option<String>,
 }
 
-const ENV_KEYS: [&str; 10] = [
+const ENV_KEYS: [&str; 11] = [
     "listen",
     "data_dir",
     "database_url",
@@ -90,6 +93,7 @@ const ENV_KEYS: [&str; 10] = [
     "signin_rate_per_sec",
     "log_format",
     "trusted_proxies",
+    "metrics_from",
 ];
 
 impl Settings {
@@ -118,6 +122,8 @@ impl Settings {
         }
         tapd_server::http::client_addr::TrustedProxies::parse(&settings.trusted_proxies)
             .map_err(|e| Box::new(figment::Error::from(format!("trusted_proxies: {e}"))))?;
+        tapd_server::http::client_addr::AddressBlocks::parse(&settings.metrics_from)
+            .map_err(|e| Box::new(figment::Error::from(format!("metrics_from: {e}"))))?;
         Ok(settings)
     }
 
@@ -125,6 +131,11 @@ impl Settings {
     pub fn trusted_proxies(&self) -> tapd_server::http::client_addr::TrustedProxies {
         tapd_server::http::client_addr::TrustedProxies::parse(&self.trusted_proxies)
             .unwrap_or_default()
+    }
+
+    /// Who may read `/metrics`, as checked by [`Settings::load`].
+    pub fn metrics_from(&self) -> tapd_server::http::client_addr::AddressBlocks {
+        tapd_server::http::client_addr::AddressBlocks::parse(&self.metrics_from).unwrap_or_default()
     }
 
     pub fn database_url(&self) -> String {

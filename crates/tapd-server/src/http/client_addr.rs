@@ -56,6 +56,26 @@ fn prefix_eq(a: u128, b: u128, prefix: u8, bits: u32) -> bool {
     host_bits >= bits || (a >> host_bits) == (b >> host_bits)
 }
 
+/// A list of address blocks (who may read `/metrics`).
+#[derive(Clone, Debug, Default)]
+pub struct AddressBlocks(Vec<Cidr>);
+
+impl AddressBlocks {
+    pub fn parse<S: AsRef<str>>(blocks: &[S]) -> Result<AddressBlocks, String> {
+        let blocks = blocks.iter().map(|b| Cidr::parse(b.as_ref()));
+        Ok(AddressBlocks(blocks.collect::<Result<_, _>>()?))
+    }
+
+    /// The loopback addresses only.
+    pub fn loopback() -> AddressBlocks {
+        AddressBlocks::parse(&["127.0.0.0/8", "::1"]).unwrap_or_default()
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|c| c.contains(ip))
+    }
+}
+
 /// The proxies whose forwarding headers are believed.
 #[derive(Clone, Debug, Default)]
 pub struct TrustedProxies(Vec<Cidr>);

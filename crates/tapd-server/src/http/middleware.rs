@@ -1,14 +1,19 @@
 //! What wraps every request: its id (echoed as `request-id`, carried by every error and log
-//! line), a time bound, one log line; and the Graph-shaped answers for unknown routes.
+//! line), a time bound, one access-log line and its metrics; and the Graph-shaped answers for
+//! unknown routes.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, REQUEST_ID, current_request_id};
+use crate::state::SharedState;
+use crate::telemetry;
 
 /// How long a request may take before it is answered 503 (a transient error clients retry).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,12 +43,29 @@ fn request_id_of(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// Gives every request an id, echoes it as `request-id`, bounds its time, and logs one line
-/// per request, without query or body.
-pub async fn request_id(req: Request, next: Next) -> Response {
+/// The route template a request matched (`/v1.0/users/{id}`), carried out on its response for
+/// the access log and the metrics: never the path itself, which may name a user.
+#[derive(Clone)]
+pub struct Route(Arc<str>);
+
+/// Records the matched route on the response (a route layer: it runs only on a match).
+pub async fn record_route(matched: MatchedPath, req: Request, next: Next) -> Response {
+    let route = Route(matched.as_str().into());
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(route);
+    response
+}
+
+/// Gives every request an id, echoes it as `request-id`, bounds its time, and logs one
+/// access-log line per request (target `tapd::access`: method, route template, status,
+/// latency, request id, client address — never the path's values, the query or the body).
+pub async fn request_id(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let id = request_id_of(&req);
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| state.trusted_proxies.client_of(peer.ip(), req.headers()));
     let started = std::time::Instant::now();
     // The handler runs in its own task so that a panic, should one ever happen, is answered
     // like any internal error (a 500 in the envelope) instead of dropping the connection.
@@ -65,11 +87,20 @@ pub async fn request_id(req: Request, next: Next) -> Response {
             }
         })
         .await;
-    let status = response.status();
-    if status.is_server_error() {
-        tracing::warn!(request_id = %id, %method, %path, status = status.as_u16(), "request failed");
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed().as_secs_f64();
+    let route = response
+        .extensions()
+        .get::<Route>()
+        .map_or("unmatched", |r| &r.0)
+        .to_string();
+    telemetry::request(method.as_str(), &route, status, elapsed);
+    let client = client.map(|ip| ip.to_string()).unwrap_or_default();
+    let elapsed_ms = (elapsed * 1000.0 * 1000.0).round() / 1000.0;
+    if status >= 500 {
+        tracing::warn!(target: "tapd::access", request_id = %id, %method, %route, status, elapsed_ms, %client, "request failed");
     } else {
-        tracing::debug!(request_id = %id, %method, %path, status = status.as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+        tracing::info!(target: "tapd::access", request_id = %id, %method, %route, status, elapsed_ms, %client, "request");
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("request-id", v);

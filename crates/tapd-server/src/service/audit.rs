@@ -82,6 +82,7 @@ pub fn sign_in(
     method: &str,
     failure: Option<&str>,
 ) -> AuditRecord {
+    crate::telemetry::sign_in(method, failure.is_none());
     let id = Uuid::new_v4();
     AuditRecord {
         id,

@@ -50,6 +50,13 @@ impl Services {
         }
     }
 
+    /// How many password checks wait for a core.
+    pub fn hash_waiting(&self) -> usize {
+        self.hashing
+            .waiting
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Runs password (argon2) work on a blocking thread, at most one per core at a time, so
     /// that a flood of password or client-secret attempts bounds its memory (each hash takes
     /// 19 MiB) and leaves the other requests their CPU. The work computes in the memory of its

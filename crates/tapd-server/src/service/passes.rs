@@ -311,6 +311,7 @@ async fn write_pass(
     svc.store
         .replace_tap(&pass, &svc.keys.hash_code(&code), &record)
         .await?;
+    crate::telemetry::pass_issued();
     Ok((code, pass))
 }
 

@@ -14,6 +14,7 @@ mod fido2;
 mod hardening;
 mod helpers;
 mod limits;
+mod metrics;
 mod oidc;
 mod openapi;
 mod pages;
