@@ -53,8 +53,10 @@ fn qualified(table: &str, columns: &str) -> String {
 }
 
 impl Store {
-    /// Stores a new pass for its user, replacing (deleting) any pass the user had, with its
-    /// audit record, in one transaction.
+    /// Stores a new pass for its user, replacing any pass the user had (its row takes the new
+    /// pass's id, so the old one is gone), with its audit record, in one transaction. One
+    /// statement does the replacing: two issuances for the same user at once are applied one
+    /// after the other (the later wins) rather than one failing on the user's unique pass.
     pub async fn replace_tap(
         &self,
         pass: &TapPass,
@@ -62,13 +64,14 @@ impl Store {
         audit: &AuditRecord,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM taps WHERE user_id = $1")
-            .bind(pass.user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(
             "INSERT INTO taps (id, user_id, created_at, start_at, lifetime_minutes, is_usable_once, \
-             used_at, failed_attempts, salt, code_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             used_at, failed_attempts, salt, code_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (user_id) DO UPDATE SET id = excluded.id, created_at = excluded.created_at, \
+             start_at = excluded.start_at, lifetime_minutes = excluded.lifetime_minutes, \
+             is_usable_once = excluded.is_usable_once, used_at = excluded.used_at, \
+             failed_attempts = excluded.failed_attempts, salt = excluded.salt, \
+             code_hash = excluded.code_hash",
         )
         .bind(pass.id.to_string())
         .bind(pass.user_id.to_string())

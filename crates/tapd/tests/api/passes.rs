@@ -348,9 +348,10 @@ async fn me_lists_and_deletes_its_own_pass_but_never_issues_one() {
     );
 }
 
-/// Sign-ins with multi-use passes while passes are being issued: each sign-in succeeds. On
-/// SQLite a sign-in batch that only read before writing used to fail with "database is
-/// locked" (500) when another write committed in between.
+/// Sign-ins with multi-use passes while passes are being issued, ten at once to each user:
+/// every call succeeds. On SQLite a sign-in batch that only read before writing used to fail
+/// with "database is locked" (500) when another write committed in between; on PostgreSQL two
+/// issuances for one user used to collide on the user's unique pass (500).
 #[tokio::test]
 async fn multi_use_sign_ins_succeed_while_other_writes_commit() {
     let app = TestApp::spawn().await;
