@@ -7,14 +7,15 @@
 # the document (status, content type, headers, schema), any schema-invalid request the server
 # accepts, and on a server that isn't healthy afterwards.
 #   TAPD_ST_EXAMPLES   test cases per operation and phase (default 40)
-#   TAPD_ST_SEED       the random seed (default: a new one, printed)
+#   TAPD_ST_SEED       the random seed (default 1, so that CI runs the same cases each time;
+#                      give another, or $RANDOM, to explore)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 venv=${TAPD_ST_VENV:-$root/target/st-venv}
 python=${PYTHON:-python3}
 examples=${TAPD_ST_EXAMPLES:-40}
-seed=${TAPD_ST_SEED:-$RANDOM}
+seed=${TAPD_ST_SEED:-1}
 
 if [ ! -x "$venv/bin/st" ] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
   echo "installing schemathesis into $venv"

@@ -65,6 +65,12 @@ pub fn finish(doc: utoipa::openapi::OpenApi, public_url: &str) -> Value {
     doc["servers"] = json!([{ "url": public_url }]);
     // Operations that need no token say so with `security: [{}]`.
     doc["security"] = json!([{ BEARER: [] }]);
+    // utoipa writes an untagged enum as `oneOf`; a PATCH body may fit both configurations'
+    // patches (every property is optional), so the body is `anyOf` them.
+    let patch = &mut doc["components"]["schemas"]["MethodConfigurationPatch"];
+    if let Some(options) = patch.as_object_mut().and_then(|o| o.remove("oneOf")) {
+        patch["anyOf"] = options;
+    }
     let responses = &mut doc["components"]["responses"];
     responses["GraphError"] = error_response("GraphError", "Graph's error envelope (SPEC §7).");
     responses["OAuthError"] = error_response("OAuthError", "An OAuth 2.0 error (RFC 6749 §5.2).");
