@@ -72,6 +72,12 @@ pub fn sign_in(method: &str, succeeded: bool) {
     metrics::counter!("tapd_sign_ins_total", "method" => method, "result" => result).increment(1);
 }
 
+/// A pass locked by wrong codes, or an account's password sign-in paused by wrong passwords
+/// (`tap` or `password`): counted once, when the run of failures reaches the limit.
+pub fn lockout(method: &'static str) {
+    metrics::counter!("tapd_lockouts_total", "method" => method).increment(1);
+}
+
 /// One pass issued.
 pub fn pass_issued() {
     metrics::counter!("tapd_passes_issued_total").increment(1);

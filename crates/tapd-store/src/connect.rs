@@ -27,6 +27,16 @@ impl Dialect {
         }
     }
 
+    /// The dialect of a URL tapd can open, or the error that says what it takes.
+    pub fn of_supported_url(url: &str) -> Result<Dialect> {
+        Dialect::of_url(url).ok_or_else(|| {
+            StoreError::Unavailable(format!(
+                "unsupported database URL {}: tapd takes sqlite://PATH or postgres://USER@HOST/DB (--database-url, TAPD_DATABASE_URL)",
+                redacted(url)
+            ))
+        })
+    }
+
     fn max_connections(self) -> u32 {
         match self {
             Dialect::Sqlite => 8,
@@ -55,11 +65,8 @@ impl Store {
     /// advisory lock, so several replicas starting at once are safe.
     pub async fn connect(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let dialect = Dialect::of_url(url).ok_or_else(|| {
-            StoreError::Database(sqlx::Error::Configuration(
-                format!("unsupported database URL (want sqlite: or postgres:): {url}").into(),
-            ))
-        })?;
+        let dialect = Dialect::of_supported_url(url)?;
+        check_reachable(url, dialect).await?;
         let pool = open_pool(url, dialect).await?;
         migrate(&pool, dialect).await?;
         let sign_ins = batch::start(pool.clone(), dialect, dialect.sign_in_writers());
@@ -123,6 +130,58 @@ pub struct PoolUse {
     pub in_use: usize,
 }
 
+/// One connection first, so that a database that is down or missing is said at once and
+/// plainly, not after the pool's wait as "pool timed out".
+async fn check_reachable(url: &str, dialect: Dialect) -> Result<()> {
+    use sqlx::Connection;
+    if dialect != Dialect::Postgres {
+        return Ok(());
+    }
+    let attempt = tokio::time::timeout(Duration::from_secs(10), sqlx::AnyConnection::connect(url));
+    let hint = "(--database-url, TAPD_DATABASE_URL)";
+    let why = match attempt.await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            return Ok(());
+        }
+        Err(_) => "no answer within 10 s".to_string(),
+        Ok(Err(sqlx::Error::Database(e))) if e.code().as_deref() == Some("3D000") => {
+            format!(
+                "{}: create it first (e.g. `createdb` or CREATE DATABASE) {hint}",
+                e.message()
+            )
+        }
+        Ok(Err(sqlx::Error::Database(e))) => format!("{} {hint}", e.message()),
+        Ok(Err(e)) => format!("{e}: is PostgreSQL running and reachable there? {hint}"),
+    };
+    Err(StoreError::Unavailable(format!(
+        "cannot open the database {}: {why}",
+        redacted(url)
+    )))
+}
+
+/// A database URL without its password.
+fn redacted(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
+            format!("{}{masked}{}", &url[..scheme_end], &rest[at..])
+        }
+        None => url.to_string(),
+    }
+}
+
 /// The pool, with SQLite's settings applied to each new connection (`Any` takes only a URL).
 async fn open_pool(url: &str, dialect: Dialect) -> Result<AnyPool> {
     let pool = AnyPoolOptions::new()
@@ -160,5 +219,24 @@ async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<()> {
             }
             Err(e) => return Err(StoreError::Database(e.into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            redacted("postgres://tapd:s3cret@db:5432/tapd"),
+            "postgres://tapd:***@db:5432/tapd"
+        );
+        assert_eq!(
+            redacted("postgres://tapd@db/tapd?sslmode=require"),
+            "postgres://tapd@db/tapd?sslmode=require"
+        );
+        assert_eq!(redacted("sqlite:///srv/tapd.db"), "sqlite:///srv/tapd.db");
+        assert_eq!(redacted("mysql:x"), "mysql:x");
     }
 }

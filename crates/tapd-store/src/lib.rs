@@ -55,6 +55,9 @@ pub enum StoreError {
     /// A shared write (a batch of sign-ins) failed; each of its callers gets the reason.
     #[error("database error: {0}")]
     Batch(String),
+    /// The database could not be opened: where, why, and what to check.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

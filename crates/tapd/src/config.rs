@@ -82,6 +82,32 @@ pub struct Overrides {
     pub domain: Option<String>,
 }
 
+/// Where the commands that work on the database directly (`recover`, `app`, `keys`) find it:
+/// the server's configuration file, data dir or database URL. They never create one.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct DbFlags {
+    /// The server's TOML configuration file.
+    #[arg(long, env = "TAPD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The server's data directory [default: ./tapd-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The server's database URL (sqlite://… or postgres://…) [default: SQLite in the data dir].
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+impl From<&DbFlags> for Overrides {
+    fn from(db: &DbFlags) -> Overrides {
+        Overrides {
+            config: db.config.clone(),
+            data_dir: db.data_dir.clone(),
+            database_url: db.database_url.clone(),
+            ..Overrides::default()
+        }
+    }
+}
+
 const ENV_KEYS: [&str; 11] = [
     "listen",
     "data_dir",

@@ -16,7 +16,7 @@ use tapd_server::{App, Config, Keys, SystemClock};
 use tapd_store::Store;
 use time::OffsetDateTime;
 
-use crate::config::{Overrides, Settings};
+use crate::config::{DbFlags, Overrides, Settings};
 
 #[derive(Parser)]
 #[command(
@@ -32,25 +32,41 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (creates the directory and prints the first admin's pass on first start).
+    #[command(
+        after_help = "Examples:\n  tapd serve\n  tapd serve --listen 0.0.0.0:8443 --public-url https://id.example.org --config /etc/tapd/tapd.toml\n  TAPD_DATABASE_URL=postgres://tapd@db/tapd tapd serve"
+    )]
     Serve(Overrides),
     /// Exit 0 when the server answers /healthz, 1 otherwise.
+    #[command(after_help = "Example:\n  tapd healthcheck --server http://127.0.0.1:8080")]
     Healthcheck {
+        /// The server to ask.
         #[arg(long, env = "TAPD_SERVER", default_value = "http://127.0.0.1:8080")]
         server: String,
+        /// Print {"status": …, "url": …}.
+        #[arg(long)]
+        json: bool,
     },
-    /// Issue a fresh one-time pass to a user, straight in the database (for when every admin is locked out).
+    /// Issue a fresh one-time pass to a user, straight in the database (for when every admin is
+    /// locked out). Safe while the server runs; ends the user's sessions opened with a pass.
+    #[command(
+        after_help = "Example:\n  tapd recover --upn admin@tapd.local --data-dir /var/lib/tapd"
+    )]
     Recover {
+        /// The user's principal name, e.g. admin@tapd.local.
         #[arg(long)]
         upn: String,
+        /// Print {"userPrincipalName": …, "temporaryAccessPass": …, "endDateTime": …}.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
-        db: Overrides,
+        db: DbFlags,
     },
-    /// Applications (service principals, OpenID Connect clients).
+    /// Applications (service principals, OpenID Connect clients), straight in the database.
     App {
         #[command(subcommand)]
         command: AppCommand,
     },
-    /// Token-signing keys.
+    /// Token-signing keys, straight in the database.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -62,7 +78,11 @@ enum Command {
 #[derive(Subcommand)]
 enum AppCommand {
     /// Register an application; prints its client id (and secret, once, for a confidential app).
+    #[command(
+        after_help = "Examples:\n  tapd app create --name provisioning --permission UserAuthenticationMethod.ReadWrite.All\n  tapd app create --name wiki --redirect-uri https://wiki.example.org/oidc/callback\n  tapd app create --name spa --spa-redirect-uri http://localhost:5173/ --json"
+    )]
     Create {
+        /// The application's display name.
         #[arg(long)]
         name: String,
         /// An application permission, e.g. UserAuthenticationMethod.ReadWrite.All (repeatable).
@@ -77,11 +97,33 @@ enum AppCommand {
         /// A redirect URI of a mobile or desktop app (public client, PKCE) (repeatable).
         #[arg(long = "public-redirect-uri")]
         public_redirect_uris: Vec<String>,
-        /// Print {"client_id": …, "client_secret": …}.
+        /// Print {"id": …, "client_id": …, "client_secret": …}.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        db: Overrides,
+        db: DbFlags,
+    },
+    /// List the registered applications.
+    #[command(after_help = "Example:\n  tapd app list --json")]
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Delete an application: its secrets and refresh tokens stop working at once.
+    #[command(
+        after_help = "Example:\n  tapd app remove 3f1c…   # the id or the client id, from `tapd app list`"
+    )]
+    Remove {
+        /// The application's id or client id.
+        app: String,
+        /// Print {"deleted": id}.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbFlags,
     },
 }
 
@@ -89,17 +131,27 @@ enum AppCommand {
 enum KeysCommand {
     /// Add a new signing key: published at once, signing from --activate-in; keys whose tokens
     /// have all expired are removed.
+    #[command(
+        after_help = "Examples:\n  tapd keys rotate                  # signs in 24 h, once clients have fetched it\n  tapd keys rotate --activate-in 0s # at once, after a compromise"
+    )]
     Rotate {
         /// When the new key starts signing, e.g. 24h, 30m, 0s (at once, after a compromise).
         #[arg(long, default_value = "24h", value_parser = parse_duration)]
         activate_in: time::Duration,
+        /// Print {"kid": …, "signsFrom": …}.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
-        db: Overrides,
+        db: DbFlags,
     },
     /// List the signing keys and their state.
+    #[command(after_help = "Example:\n  tapd keys list --data-dir /var/lib/tapd")]
     List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
-        db: Overrides,
+        db: DbFlags,
     },
 }
 
@@ -111,13 +163,18 @@ fn parse_duration(s: &str) -> Result<time::Duration, String> {
     let n: i64 = n
         .parse()
         .map_err(|_| format!("'{s}': expected a number and a unit, e.g. 24h"))?;
-    match unit {
-        "s" => Ok(time::Duration::seconds(n)),
-        "m" => Ok(time::Duration::minutes(n)),
-        "h" => Ok(time::Duration::hours(n)),
-        "d" => Ok(time::Duration::days(n)),
-        _ => Err(format!("'{s}': the unit must be s, m, h or d")),
-    }
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("'{s}': the unit must be s, m, h or d")),
+    };
+    // At most ten years: beyond that a key would never sign.
+    n.checked_mul(seconds_per_unit)
+        .filter(|secs| *secs <= 10 * 366 * 86_400)
+        .map(time::Duration::seconds)
+        .ok_or_else(|| format!("'{s}': at most ten years"))
 }
 
 fn main() -> ExitCode {
@@ -135,73 +192,122 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }
 }
 
+/// An error and its causes on one line, each said once: many errors already repeat their
+/// cause's text in their own, and the whole chain would say it two or three times.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(flags) => serve(flags).await?,
-        Command::Healthcheck { server } => return Ok(healthcheck(&server).await),
-        Command::Recover { upn, db } => recover(&upn, &db).await?,
-        Command::App { command } => create_app(command).await?,
+        Command::Healthcheck { server, json } => return Ok(healthcheck(&server, json).await),
+        Command::Recover { upn, json, db } => recover(&upn, json, &db).await?,
+        Command::App { command } => app(command).await?,
         Command::Keys {
-            command: KeysCommand::Rotate { activate_in, db },
-        } => rotate_keys(activate_in, &db).await?,
+            command:
+                KeysCommand::Rotate {
+                    activate_in,
+                    json,
+                    db,
+                },
+        } => rotate_keys(activate_in, json, &db).await?,
         Command::Keys {
-            command: KeysCommand::List { db },
-        } => list_keys(&db).await?,
+            command: KeysCommand::List { json, db },
+        } => list_keys(json, &db).await?,
         Command::Admin(cmd) => return cli::run(cmd).await,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `tapd recover`: a fresh one-time pass, written straight to the database.
-async fn recover(upn: &str, db: &Overrides) -> anyhow::Result<()> {
+async fn recover(upn: &str, json: bool, db: &DbFlags) -> anyhow::Result<()> {
     let svc = open_services(db).await?;
     let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
     let rec = operator::recover(&svc, &ctx, upn).await?;
-    println!("One-time Temporary Access Pass for {upn}: {}", rec.code);
-    println!("Valid until {}.", format_time(rec.pass.expires_at()));
-    if let Some(reason) = rec.unusable {
-        eprintln!(
-            "warning: the pass can't be used yet ({reason:?}): check the TAP policy (state, include and exclude targets)."
+    let warning = rec.unusable.map(|reason| {
+        format!(
+            "the pass can't be used yet ({reason:?}): check the TAP policy (state, include and exclude targets)"
+        )
+    });
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "userPrincipalName": upn,
+                "temporaryAccessPass": rec.code,
+                "endDateTime": format_time(rec.pass.expires_at()),
+                "warning": warning,
+            })
         );
+    } else {
+        println!("One-time Temporary Access Pass for {upn}: {}", rec.code);
+        println!("Valid until {}.", format_time(rec.pass.expires_at()));
+        println!(
+            "It replaces {upn}'s previous pass: sessions opened with that one have ended (a CLI signed in with it needs `tapd login` again)."
+        );
+    }
+    if let Some(w) = warning {
+        eprintln!("warning: {w}.");
     }
     Ok(())
 }
 
+/// `tapd app …`: applications, straight in the database.
+async fn app(command: AppCommand) -> anyhow::Result<()> {
+    match command {
+        AppCommand::Create {
+            name,
+            permissions,
+            web_redirect_uris,
+            spa_redirect_uris,
+            public_redirect_uris,
+            json,
+            db,
+        } => {
+            let spec = apps::AppSpec {
+                name,
+                permissions: parse_permissions(&permissions)?,
+                web_redirect_uris,
+                spa_redirect_uris,
+                public_redirect_uris,
+            };
+            create_app(&spec, json, &db).await
+        }
+        AppCommand::List { json, db } => list_apps(json, &db).await,
+        AppCommand::Remove { app, json, db } => remove_app(&app, json, &db).await,
+    }
+}
+
 /// `tapd app create`: registers an application straight in the database.
-async fn create_app(command: AppCommand) -> anyhow::Result<()> {
-    let AppCommand::Create {
-        name,
-        permissions,
-        web_redirect_uris,
-        spa_redirect_uris,
-        public_redirect_uris,
-        json,
-        db,
-    } = command;
-    let permissions = parse_permissions(&permissions)?;
-    let svc = open_services(&db).await?;
-    let spec = apps::AppSpec {
-        name: name.clone(),
-        permissions,
-        web_redirect_uris,
-        spa_redirect_uris,
-        public_redirect_uris,
-    };
+async fn create_app(spec: &apps::AppSpec, json: bool, db: &DbFlags) -> anyhow::Result<()> {
+    let svc = open_services(db).await?;
     let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
-    let app = apps::register(&svc, &ctx, &spec).await?;
+    let app = apps::register(&svc, &ctx, spec).await?;
     if json {
         println!(
             "{}",
             serde_json::json!({"id": app.id, "client_id": app.client_id, "client_secret": app.client_secret})
         );
     } else {
-        println!("Application {name} registered.");
+        println!("Application {} registered.", spec.name);
         println!("client id:     {}", app.client_id);
         match &app.client_secret {
             Some(secret) => {
@@ -210,6 +316,80 @@ async fn create_app(command: AppCommand) -> anyhow::Result<()> {
             }
             None => println!("A public client: no secret; it uses PKCE."),
         }
+    }
+    Ok(())
+}
+
+/// Every application, as `tapd app list` shows them.
+async fn all_apps(svc: &Services) -> anyhow::Result<Vec<tapd_store::AppRecord>> {
+    let ctx = operator::context(svc, OffsetDateTime::now_utc()).await?;
+    let query = tapd_core::odata::Query::all(tapd_core::odata::MAX_TOP);
+    Ok(apps::list(svc, &ctx, &query).await?.items)
+}
+
+async fn list_apps(json: bool, db: &DbFlags) -> anyhow::Result<()> {
+    let svc = open_services(db).await?;
+    let apps = all_apps(&svc).await?;
+    if json {
+        let list: Vec<_> = apps
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "id": a.id,
+                    "client_id": a.client_id,
+                    "name": a.display_name,
+                    "permissions": a.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+                    "redirect_uris": a.web_redirect_uris.iter().chain(&a.spa_redirect_uris).chain(&a.public_redirect_uris).collect::<Vec<_>>(),
+                    "secrets": a.secrets.len(),
+                    "created": format_time(a.created_at),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if apps.is_empty() {
+        println!("No applications: `tapd app create --name NAME` registers one.");
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:<36} {:<36} {:>7}  PERMISSIONS",
+        "NAME", "CLIENT ID", "ID", "SECRETS"
+    );
+    for a in &apps {
+        let permissions: Vec<&str> = a.permissions.iter().map(|p| p.as_str()).collect();
+        println!(
+            "{:<24} {:<36} {:<36} {:>7}  {}",
+            a.display_name,
+            a.client_id,
+            a.id,
+            a.secrets.len(),
+            permissions.join(", ")
+        );
+    }
+    Ok(())
+}
+
+async fn remove_app(which: &str, json: bool, db: &DbFlags) -> anyhow::Result<()> {
+    let svc = open_services(db).await?;
+    let found = all_apps(&svc).await?.into_iter().find(|a| {
+        a.id.to_string().eq_ignore_ascii_case(which)
+            || a.client_id.to_string().eq_ignore_ascii_case(which)
+    });
+    let Some(app) = found else {
+        anyhow::bail!(
+            "no application with the id or client id {which}: `tapd app list` shows them"
+        );
+    };
+    let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
+    apps::delete(&svc, &ctx, &app.id.to_string()).await?;
+    if json {
+        println!("{}", serde_json::json!({"deleted": app.id}));
+    } else {
+        println!(
+            "Deleted the application {} (client id {}).",
+            app.display_name, app.client_id
+        );
     }
     Ok(())
 }
@@ -229,25 +409,46 @@ fn parse_permissions(names: &[String]) -> anyhow::Result<Vec<Permission>> {
 }
 
 /// `tapd keys rotate`: a new signing key, published now, signing from `activate_in`.
-async fn rotate_keys(activate_in: time::Duration, db: &Overrides) -> anyhow::Result<()> {
+async fn rotate_keys(activate_in: time::Duration, json: bool, db: &DbFlags) -> anyhow::Result<()> {
     let svc = open_services(db).await?;
     let now = OffsetDateTime::now_utc();
+    let from = now
+        .checked_add(activate_in)
+        .context("--activate-in is too far in the future")?;
     let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
-    let kid = operator::rotate_signing_key(&svc, now, now + activate_in, ttl).await?;
-    println!(
-        "New signing key {kid}: published now, signs from {}.",
-        format_time(now + activate_in)
-    );
+    let kid = operator::rotate_signing_key(&svc, now, from, ttl).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"kid": kid, "signsFrom": format_time(from)})
+        );
+    } else {
+        println!(
+            "New signing key {kid}: published now, signs from {}.",
+            format_time(from)
+        );
+    }
     Ok(())
 }
 
 /// `tapd keys list`: each signing key and its state.
-async fn list_keys(db: &Overrides) -> anyhow::Result<()> {
+async fn list_keys(json: bool, db: &DbFlags) -> anyhow::Result<()> {
     let svc = open_services(db).await?;
     let now = OffsetDateTime::now_utc();
     let ttl = tapd_server::DEFAULT_ACCESS_TOKEN_TTL;
+    let keys = operator::signing_keys(&svc, now, ttl).await?;
+    if json {
+        let list: Vec<_> = keys
+            .iter()
+            .map(|(kid, from, state)| {
+                serde_json::json!({"kid": kid, "signsFrom": format_time(*from), "state": state})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
     println!("{:<18} {:<28} STATE", "KEY ID", "SIGNS FROM");
-    for (kid, from, state) in operator::signing_keys(&svc, now, ttl).await? {
+    for (kid, from, state) in keys {
         println!("{kid:<18} {:<28} {state}", format_time(from));
     }
     Ok(())
@@ -270,10 +471,11 @@ async fn open(flags: &Overrides) -> anyhow::Result<(Settings, Store, Keys)> {
 /// The store and keys, for the commands that work on the database directly. They never create
 /// a database or keys: run from the wrong folder, they say where they looked instead of
 /// starting an empty directory beside the real one.
-async fn open_services(flags: &Overrides) -> anyhow::Result<Services> {
-    let settings = Settings::load(flags)?;
+async fn open_services(db: &DbFlags) -> anyhow::Result<Services> {
+    let flags = Overrides::from(db);
+    let settings = Settings::load(&flags)?;
     check_existing(&settings)?;
-    let (_, store, keys) = open(flags).await?;
+    let (_, store, keys) = open(&flags).await?;
     Ok(Services::new(store, keys))
 }
 
@@ -289,6 +491,7 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 fn check_existing(settings: &Settings) -> anyhow::Result<()> {
     let hint = "run this where `tapd serve` runs, or give its --data-dir or --database-url \
                 (TAPD_DATA_DIR, TAPD_DATABASE_URL)";
+    tapd_store::Dialect::of_supported_url(&settings.database_url())?;
     if let Some(db) = sqlite_file(&settings.database_url())
         && !db.exists()
     {
@@ -320,15 +523,23 @@ fn init_logging(format: &str) {
 }
 
 /// On an empty database, the directory and its first administrator, whose pass is printed once.
-async fn first_start(svc: &Services, domain: &str) -> anyhow::Result<()> {
+async fn first_start(svc: &Services, domain: &str, url: &str) -> anyhow::Result<()> {
     if let Some(first) = operator::bootstrap(svc, domain, OffsetDateTime::now_utc()).await? {
+        let tenant = operator::context(svc, OffsetDateTime::now_utc())
+            .await?
+            .tenant
+            .id;
         // Printed once, on stdout only: never logged.
-        println!("tapd: created the directory {domain}.");
+        println!("tapd: created the directory {domain} (tenant id {tenant}).");
         println!("First administrator: {}", first.upn);
         println!("One-time Temporary Access Pass: {}", first.code);
         println!(
-            "Valid until {}. Sign in with it and register a passkey.",
+            "Valid until {}. Open {url}/ , sign in with it and register a passkey.",
             format_time(first.expires_at)
+        );
+        println!(
+            "This pass is printed only now, on the first start. If it is lost: tapd recover --upn {}",
+            first.upn
         );
     }
     Ok(())
@@ -338,30 +549,58 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
     tapd_server::memory::give_large_allocations_back();
     let (settings, store, keys) = open(&flags).await?;
     init_logging(&settings.log_format);
-    first_start(
-        &Services::new(store.clone(), keys.clone()),
-        &settings.domain,
-    )
-    .await?;
-    let mut config = Config::new(settings.listen, keys);
     // On the loopback, browsers reach tapd as `localhost`: passkeys need a host name, not an IP.
-    config.public_url = settings.public_url.clone().or_else(|| {
+    let public_url = settings.public_url.clone().or_else(|| {
         settings
             .listen
             .ip()
             .is_loopback()
             .then(|| format!("http://localhost:{}", settings.listen.port()))
     });
+    let shown_url = public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.listen));
+    let services = Services::new(store.clone(), keys.clone());
+    first_start(&services, &settings.domain, shown_url.trim_end_matches('/')).await?;
+    let tenant = operator::context(&services, OffsetDateTime::now_utc())
+        .await?
+        .tenant
+        .id;
+    let mut config = Config::new(settings.listen, keys);
+    config.public_url = public_url;
     config.clock = Arc::new(SystemClock);
     config.signin_rate_per_sec = settings.signin_rate_per_sec;
     config.trusted_proxies = settings.trusted_proxies();
     config.metrics_from = settings.metrics_from();
-    let app = App::build(config, store.clone()).await?;
-    tracing::info!(address = %app.local_addr(), database = store_kind(&store), "tapd listening");
+    let app = App::build(config, store.clone())
+        .await
+        .map_err(|e| listen_error(e, settings.listen))?;
+    tracing::info!(
+        address = %app.local_addr(),
+        url = %shown_url,
+        tenant = %tenant,
+        database = store_kind(&store),
+        "tapd listening"
+    );
     app.serve(shutdown_signal()).await?;
     store.close().await;
     tracing::info!("tapd stopped");
     Ok(())
+}
+
+/// A bind failure says which address and how to choose another.
+fn listen_error(e: anyhow::Error, listen: std::net::SocketAddr) -> anyhow::Error {
+    let in_use = e
+        .chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::AddrInUse);
+    if in_use {
+        anyhow::anyhow!(
+            "{listen} is already in use (another tapd?): stop it, or choose another address with --listen or `listen` in the configuration (TAPD_LISTEN)"
+        )
+    } else {
+        e
+    }
 }
 
 fn store_kind(store: &Store) -> &'static str {
@@ -393,15 +632,28 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn healthcheck(server: &str) -> ExitCode {
+async fn healthcheck(server: &str, json: bool) -> ExitCode {
     let url = format!("{}/healthz", server.trim_end_matches('/'));
-    match tapd_client::Client::new(server).get("/healthz").await {
+    let answer = tapd_client::Client::new(server).get("/healthz").await;
+    if json {
+        let status = if answer.is_ok() { "ok" } else { "unhealthy" };
+        let error = answer.as_ref().err().map(|e| e.to_string());
+        println!(
+            "{}",
+            serde_json::json!({"status": status, "url": url, "error": error})
+        );
+    }
+    match answer {
         Ok(_) => {
-            println!("ok: {url}");
+            if !json {
+                println!("ok: {url}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("unhealthy: {url}: {e}");
+            if !json {
+                eprintln!("unhealthy: {url}: {e}");
+            }
             ExitCode::FAILURE
         }
     }

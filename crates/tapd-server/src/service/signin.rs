@@ -202,7 +202,11 @@ async fn wrong_code(
         svc.store
             .record_tap_failure(pass.id, &record)
             .await
-            .map(|_| ())
+            .map(|failures| {
+                if failures == tapd_core::MAX_FAILED_ATTEMPTS {
+                    crate::telemetry::lockout("tap");
+                }
+            })
     } else {
         svc.store.audit_sign_in_failure(&record).await
     };
@@ -280,7 +284,11 @@ async fn wrong_password(
             .store
             .record_password_failure(user.id, &record)
             .await
-            .map(|_| ()),
+            .map(|run| {
+                if run == PASSWORD_THROTTLE.limit {
+                    crate::telemetry::lockout("password");
+                }
+            }),
         _ => svc.store.audit_sign_in_failure(&record).await,
     };
     match written {

@@ -4,7 +4,9 @@ use anyhow::Context;
 use tapd_client::{Client, Collection, Group, NewUser, RoleAssignment, User};
 use tapd_core::Role;
 
-use super::output::{print_json, print_object, print_table, table, time_text};
+use serde_json::json;
+
+use super::output::{print_done, print_json, print_object, print_table, table, time_text};
 use super::{Connection, GroupCommand, MemberCommand, RoleCommand, UserCommand};
 
 /// The id of a user named by id or UPN.
@@ -63,9 +65,9 @@ pub async fn user(cmd: UserCommand, conn: &Connection) -> anyhow::Result<()> {
         }
         UserCommand::Remove { user } => {
             client.delete_user(&user).await?;
-            if !conn.json {
-                println!("Deleted {user}.");
-            }
+            print_done(conn.json, json!({"deleted": user}), || {
+                format!("Deleted {user}.")
+            });
         }
     }
     Ok(())
@@ -111,16 +113,16 @@ async fn member(client: &Client, cmd: MemberCommand, json: bool) -> anyhow::Resu
         MemberCommand::Add { group, user } => {
             let id = resolve_user_id(client, &user).await?;
             client.add_member(&group, &id).await?;
-            if !json {
-                println!("Added {user} to the group.");
-            }
+            print_done(json, json!({"group": group, "added": id}), || {
+                format!("Added {user} to the group.")
+            });
         }
         MemberCommand::Remove { group, user } => {
             let id = resolve_user_id(client, &user).await?;
             client.remove_member(&group, &id).await?;
-            if !json {
-                println!("Removed {user} from the group.");
-            }
+            print_done(json, json!({"group": group, "removed": id}), || {
+                format!("Removed {user} from the group.")
+            });
         }
         MemberCommand::List { group } => {
             let page = client.members(&group).await?;
@@ -176,9 +178,9 @@ pub async fn role(cmd: RoleCommand, conn: &Connection) -> anyhow::Result<()> {
         }
         RoleCommand::Remove { id } => {
             client.remove_role_assignment(&id).await?;
-            if !conn.json {
-                println!("Removed role assignment {id}.");
-            }
+            print_done(conn.json, json!({"deleted": id}), || {
+                format!("Removed role assignment {id}.")
+            });
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 //! This module holds the commands' definitions and sends each to the module that runs it.
 
 mod audit;
+mod bulk;
 mod directory;
 mod login;
 mod output;
@@ -19,7 +20,11 @@ use login::Connection;
 #[derive(Subcommand)]
 pub enum AdminCommand {
     /// Sign in with a Temporary Access Pass or a password and keep the token for later commands.
+    #[command(
+        after_help = "Examples:\n  tapd login --user admin@tapd.local                 # asks for the pass\n  TAPD_SECRET=… tapd login --user admin@tapd.local --password --server https://id.example.org"
+    )]
     Login {
+        /// Your user principal name, e.g. admin@tapd.local.
         #[arg(long)]
         user: String,
         /// Sign in with a password instead of a pass.
@@ -32,6 +37,7 @@ pub enum AdminCommand {
         conn: Connection,
     },
     /// Forget the stored login.
+    #[command(after_help = "Example:\n  tapd logout")]
     Logout,
     /// Temporary Access Passes.
     Tap {
@@ -68,10 +74,13 @@ pub enum AdminCommand {
         #[command(flatten)]
         conn: Connection,
     },
-    /// The audit log (changes, or sign-ins with --sign-ins).
+    /// The audit log (changes, or sign-ins with --sign-ins), newest first.
+    #[command(after_help = "Examples:\n  tapd audit\n  tapd audit --sign-ins --top 200 --json")]
     Audit {
+        /// The sign-in log instead of the directory's changes.
         #[arg(long)]
         sign_ins: bool,
+        /// How many entries (at most 999).
         #[arg(long, default_value_t = 50)]
         top: u32,
         #[command(flatten)]
@@ -81,8 +90,12 @@ pub enum AdminCommand {
 
 #[derive(Subcommand)]
 pub enum TapCommand {
-    /// Issue a pass (replaces the user's current one).
+    /// Issue a pass (replaces the user's current one) and show its code, once.
+    #[command(
+        after_help = "Examples:\n  tapd tap new --user alice@tapd.local --once --lifetime 120\n  tapd tap new --user alice@tapd.local --start 2026-12-07T08:00:00+01:00 --json"
+    )]
     New {
+        /// The user, by user principal name or id.
         #[arg(long)]
         user: String,
         /// Activation time, RFC 3339 (default now).
@@ -96,32 +109,71 @@ pub enum TapCommand {
         once: bool,
     },
     /// Show a user's pass (never the code).
+    #[command(after_help = "Example:\n  tapd tap get --user alice@tapd.local")]
     Get {
+        /// The user, by user principal name or id.
         #[arg(long)]
         user: String,
     },
-    /// Delete a user's pass.
+    /// Delete a user's pass; sessions opened with it end.
+    #[command(after_help = "Example:\n  tapd tap remove --user alice@tapd.local")]
     Remove {
+        /// The user, by user principal name or id.
         #[arg(long)]
         user: String,
+    },
+    /// Issue passes to every user of a CSV file and write the passes to a results file.
+    ///
+    /// The first row names the columns: userPrincipalName (required), and optionally
+    /// startDateTime, lifetimeInMinutes and isUsableOnce. A bad row is reported in the
+    /// results and doesn't stop the others. The results file (owner-only, never overwritten)
+    /// has userPrincipalName, temporaryAccessPass, startDateTime, endDateTime, status and error.
+    /// Exits 1 when any row failed.
+    #[command(
+        after_help = "Example:\n  tapd tap bulk --csv new-hires.csv --out passes.csv\n  tapd tap bulk --csv new-hires.csv --skip-existing --out passes-2.csv   # resume"
+    )]
+    Bulk {
+        /// The CSV file of users.
+        #[arg(long)]
+        csv: std::path::PathBuf,
+        /// The results file [default: FILE.results.csv beside the input].
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Leave users who already hold a pass as they are (to resume an interrupted run).
+        #[arg(long)]
+        skip_existing: bool,
+        /// Passes issued at the same time.
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
     },
 }
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
+    /// Show the TAP policy.
+    #[command(after_help = "Example:\n  tapd policy get --json")]
     Get,
     /// Change settings; the server validates them all together.
+    #[command(
+        after_help = "Examples:\n  tapd policy set --once true --max-lifetime 240\n  tapd policy set --state enabled --include-group all_users --exclude-user ceo@tapd.local"
+    )]
     Set {
+        /// Whether passes may be issued and used.
         #[arg(long, value_parser = ["enabled", "disabled"])]
         state: Option<String>,
+        /// The shortest lifetime an issuer may ask for, in minutes (10 to 43200).
         #[arg(long)]
         min_lifetime: Option<u32>,
+        /// The longest lifetime, in minutes (10 to 43200).
         #[arg(long)]
         max_lifetime: Option<u32>,
+        /// The lifetime of a pass whose issuer asks for none, in minutes.
         #[arg(long)]
         default_lifetime: Option<u32>,
+        /// true: every pass is one-time; false: the issuer chooses.
         #[arg(long)]
         once: Option<bool>,
+        /// Code length in characters (8 to 48).
         #[arg(long)]
         length: Option<u32>,
         /// Replace the include targets with these groups (ids or all_users).
@@ -130,44 +182,68 @@ pub enum PolicyCommand {
         /// Replace the include targets' users with these (ids or UPNs).
         #[arg(long = "include-user")]
         include_users: Vec<String>,
+        /// Replace the exclude targets' groups with these (ids).
         #[arg(long = "exclude-group")]
         exclude_groups: Vec<String>,
+        /// Replace the exclude targets' users with these (ids or UPNs).
         #[arg(long = "exclude-user")]
         exclude_users: Vec<String>,
     },
     /// Back to the defaults.
+    #[command(after_help = "Example:\n  tapd policy reset")]
     Reset,
 }
 
 #[derive(Subcommand)]
 pub enum UserCommand {
+    /// Create a user.
+    #[command(
+        after_help = "Example:\n  tapd user add --upn alice@tapd.local --name \"Alice Liddell\""
+    )]
     Add {
+        /// The user principal name, in the directory's domain.
         #[arg(long)]
         upn: String,
+        /// The display name.
         #[arg(long)]
         name: String,
+        /// A password (most users need none: a pass, then a passkey).
         #[arg(long, env = "TAPD_USER_PASSWORD", hide_env_values = true)]
         password: Option<String>,
         /// An internal guest.
         #[arg(long)]
         guest: bool,
     },
+    /// List the users.
+    #[command(after_help = "Example:\n  tapd user list --json")]
     List,
+    /// Show one user.
+    #[command(after_help = "Example:\n  tapd user show alice@tapd.local")]
     Show {
+        /// The user, by user principal name or id.
         user: String,
     },
+    /// Delete a user.
+    #[command(after_help = "Example:\n  tapd user remove alice@tapd.local")]
     Remove {
+        /// The user, by user principal name or id.
         user: String,
     },
 }
 
 #[derive(Subcommand)]
 pub enum GroupCommand {
+    /// Create a security group.
+    #[command(after_help = "Example:\n  tapd group add --name Onboarding")]
     Add {
+        /// The group's display name.
         #[arg(long)]
         name: String,
     },
+    /// List the groups.
+    #[command(after_help = "Example:\n  tapd group list")]
     List,
+    /// A group's members.
     Member {
         #[command(subcommand)]
         command: MemberCommand,
@@ -176,19 +252,34 @@ pub enum GroupCommand {
 
 #[derive(Subcommand)]
 pub enum MemberCommand {
+    /// Add a user to a group.
+    #[command(
+        after_help = "Example:\n  tapd group member add --group 4f2a… --user alice@tapd.local"
+    )]
     Add {
+        /// The group's id (from `tapd group list`).
         #[arg(long)]
         group: String,
+        /// The user, by user principal name or id.
         #[arg(long)]
         user: String,
     },
+    /// Remove a user from a group.
+    #[command(
+        after_help = "Example:\n  tapd group member remove --group 4f2a… --user alice@tapd.local"
+    )]
     Remove {
+        /// The group's id.
         #[arg(long)]
         group: String,
+        /// The user, by user principal name or id.
         #[arg(long)]
         user: String,
     },
+    /// List a group's members.
+    #[command(after_help = "Example:\n  tapd group member list --group 4f2a…")]
     List {
+        /// The group's id.
         #[arg(long)]
         group: String,
     },
@@ -197,16 +288,26 @@ pub enum MemberCommand {
 #[derive(Subcommand)]
 pub enum RoleCommand {
     /// Give a user a built-in role (name like "Authentication Administrator", alias like auth-admin, or template id).
+    #[command(
+        after_help = "Example:\n  tapd role assign --user bob@tapd.local --role \"Authentication Administrator\""
+    )]
     Assign {
+        /// The user, by user principal name or id.
         #[arg(long)]
         user: String,
+        /// The role: its name, an alias (auth-admin, helpdesk, …) or its template id.
         #[arg(long)]
         role: String,
     },
+    /// List role assignments.
+    #[command(after_help = "Example:\n  tapd role list --user bob@tapd.local")]
     List {
+        /// Only this user's (by user principal name or id).
         #[arg(long)]
         user: Option<String>,
     },
+    /// Remove a role assignment.
+    #[command(after_help = "Example:\n  tapd role remove 8d1e…   # the id from `tapd role list`")]
     Remove {
         /// The assignment id.
         id: String,

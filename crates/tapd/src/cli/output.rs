@@ -45,6 +45,15 @@ pub fn print_object(
     }
 }
 
+/// What a command did: `value` as JSON for scripts, or `text` for people.
+pub fn print_done(json: bool, value: Value, text: impl FnOnce() -> String) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
 /// Label/value lines, the values aligned.
 pub fn print_fields(fields: &[(&str, String)]) {
     let width = fields

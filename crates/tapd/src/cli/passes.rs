@@ -7,6 +7,7 @@ use tapd_client::{
     TargetType, TemporaryAccessPass,
 };
 
+use super::bulk::{BulkOptions, bulk};
 use super::output::{print_fields, print_json, print_object, text, time_text};
 use super::{Connection, PolicyCommand, TapCommand, directory::resolve_user_id};
 
@@ -42,6 +43,20 @@ pub async fn tap(cmd: TapCommand, conn: &Connection) -> anyhow::Result<()> {
             }
         }
         TapCommand::Remove { user } => remove_tap(&client, &user, conn.json).await?,
+        TapCommand::Bulk {
+            csv,
+            out,
+            skip_existing,
+            concurrency,
+        } => {
+            let options = BulkOptions {
+                csv,
+                out,
+                skip_existing,
+                concurrency: concurrency.into(),
+            };
+            bulk(options, &client, conn.json).await?
+        }
     }
     Ok(())
 }

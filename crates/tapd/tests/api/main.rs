@@ -7,6 +7,7 @@ mod authz;
 mod bad_input;
 mod batch;
 mod browser;
+mod bulk;
 mod cli;
 mod client;
 mod directory;

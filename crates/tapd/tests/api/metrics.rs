@@ -54,6 +54,27 @@ async fn metrics_count_requests_sign_ins_and_passes_by_template_not_by_value() {
 }
 
 #[tokio::test]
+async fn a_pass_locked_by_wrong_codes_counts_one_lockout() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("locked").await;
+    app.issue(&user.upn, json!({})).await;
+    let (_, before) = scrape(&app).await;
+    for _ in 0..tapd_core::MAX_FAILED_ATTEMPTS + 2 {
+        assert!(app.anon.sign_in_tap(&user.upn, "wrong-code").await.is_err());
+    }
+    let (_, after) = scrape(&app).await;
+    let lockouts = "tapd_lockouts_total{method=\"tap\"}";
+    // Other tests of this process may lock passes too: at least this one, counted once.
+    let grew = sample(&after, lockouts) - sample(&before, lockouts);
+    assert!(grew >= 1.0, "{after}");
+    let passes = app.admin.list_taps(&user.upn).await.expect("list");
+    assert_eq!(
+        passes.value[0].method_usability_reason,
+        tapd_core::UsabilityReason::Locked
+    );
+}
+
+#[tokio::test]
 async fn metrics_are_only_for_the_clients_metrics_from_names() {
     let app = TestApp::spawn_with(|c| {
         c.metrics_from = AddressBlocks::parse(&["10.0.0.0/8"]).expect("cidr");

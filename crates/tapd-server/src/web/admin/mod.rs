@@ -3,6 +3,7 @@
 //! shows what the visitor's roles allow and calls the service as the visitor; the service
 //! decides.
 
+mod bulk;
 mod onboarding;
 mod policy;
 mod roles;
@@ -22,6 +23,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/admin", get(admin_home))
         .merge(policy::routes())
         .merge(onboarding::routes())
+        .merge(bulk::routes())
         .merge(users::routes())
         .merge(user::routes())
         .merge(roles::routes())
