@@ -375,6 +375,30 @@ await step('in a browser without autofill for passkeys, the "Sign in with a pass
   await admin.page.waitForURL('**/mysecurityinfo');
 });
 
+await step('the admin uploads a CSV of users and downloads the results file, offered once', async () => {
+  const { page } = admin;
+  await page.goto('/admin/onboarding');
+  await page.click('#bulk-link');
+  await page.waitForSelector('#bulk-form');
+  const csv = 'userPrincipalName,lifetimeInMinutes\nalice@tapd.local,60\nnobody@tapd.local,\n';
+  await page.setInputFiles('#bulk-csv', { name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.click('#bulk-form button[type=submit]');
+  await page.waitForSelector('#bulk-outcome');
+  assert.equal((await page.textContent('#bulk-issued')).trim(), '1');
+  assert.equal((await page.textContent('#bulk-failed')).trim(), '1');
+  await shot(page, 'admin-bulk-results');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#bulk-download')]);
+  assert.equal(download.suggestedFilename(), 'tap-results.csv');
+  const chunks = [];
+  for await (const c of await download.createReadStream()) chunks.push(c);
+  const lines = Buffer.concat(chunks).toString('utf8').trim().split('\r\n');
+  assert.equal(lines[0], 'userPrincipalName,temporaryAccessPass,startDateTime,endDateTime,status,error');
+  assert.match(lines[1], /^alice@tapd\.local,[^,]{8,},.*,issued,$/);
+  assert.match(lines[2], /^nobody@tapd\.local,,,,failed,/);
+  await page.goto('/admin/bulk');
+  assert.equal(await page.locator('#bulk-download').count(), 0, 'the file is offered only once');
+});
+
 await step('the icon is served, and no page logged a console error or failed to load a subresource', async () => {
   const icon = await admin.context.request.get('/favicon.ico');
   assert.equal(icon.status(), 200);
