@@ -356,6 +356,7 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
     config.signin_rate_per_sec = settings.signin_rate_per_sec;
     config.trusted_proxies = settings.trusted_proxies();
     config.metrics_from = settings.metrics_from();
+    config.mailer = settings.mailer();
     let app = App::build(config, store.clone()).await?;
     tracing::info!(address = %app.local_addr(), database = store_kind(&store), "tapd listening");
     app.serve(shutdown_signal()).await?;
