@@ -703,3 +703,70 @@ async fn only_user_writers_set_a_manager_and_user_readers_read_it() {
         format!("{}/v1.0/users/{}", app.base, boss.id)
     );
 }
+
+#[tokio::test]
+async fn the_admin_center_shows_a_link_and_its_qr_code_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice").await;
+    let mut admin = Browser::new(&app.base);
+    admin
+        .sign_in_with_password(&app.admin_user.upn, ADMIN_PASSWORD)
+        .await;
+    let csrf = admin.csrf().await;
+    let form_page = admin.get(&format!("/admin/users/{}", alice.id)).await;
+    assert!(
+        form_page.body.contains("id=\"delivery-link\""),
+        "the form offers a link"
+    );
+    let issued = admin
+        .post(
+            &format!("/admin/users/{}/tap", alice.id),
+            &[
+                ("csrf", &csrf),
+                ("start", "now"),
+                ("lifetime", "60"),
+                ("delivery", "link"),
+            ],
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::SEE_OTHER, "{}", issued.body);
+    let shown = admin
+        .get(&issued.location.expect("to the user's page"))
+        .await;
+    assert!(
+        !shown.body.contains("id=\"issued-pass\""),
+        "no code with a link"
+    );
+    let marker = "id=\"issued-link\">";
+    let at = shown.body.find(marker).expect("the link is shown") + marker.len();
+    let link = unescape(&shown.body[at..at + shown.body[at..].find('<').expect("end")]);
+    let qr = shown.body.find("id=\"issued-qr\"").expect("a QR code");
+    assert!(shown.body[qr..].contains("<svg "), "inline SVG");
+    assert!(!shown.body.contains("<?xml"), "only the svg element");
+    let code = reveal(&link)
+        .await
+        .expect("the link from the page reveals the pass");
+    app.anon
+        .sign_in_tap(&alice.upn, &code)
+        .await
+        .expect("signs in");
+    // Shown once: a reload shows neither link nor code.
+    let again = admin
+        .get(&format!("/admin/users/{}?issued=1", alice.id))
+        .await;
+    assert!(!again.body.contains("id=\"issued-link\""));
+
+    // Mail without [smtp]: the page says so, nothing is issued.
+    let refused = admin
+        .post(
+            &format!("/admin/users/{}/tap", alice.id),
+            &[
+                ("csrf", &csrf),
+                ("start", "now"),
+                ("lifetime", "60"),
+                ("delivery", "emailToUser"),
+            ],
+        )
+        .await;
+    assert!(refused.body.contains("[smtp]"), "{}", refused.body);
+}
