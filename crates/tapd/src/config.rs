@@ -308,4 +308,56 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn smtp_is_read_from_its_table_and_checked_at_start() {
+        Jail::expect_with(|jail| {
+            let flags = Overrides {
+                config: Some("tapd.toml".into()),
+                ..Overrides::default()
+            };
+            jail.create_file(
+                "tapd.toml",
+                "[smtp]\nhost = \"smtp.example.org\"\nusername = \"tapd\"\npassword = \"file\"\nfrom = \"tapd <tapd@example.org>\"\n",
+            )?;
+            let s = Settings::load(&flags).expect("loads");
+            let smtp = s.smtp.clone().expect("smtp");
+            assert_eq!(
+                smtp.security,
+                tapd_server::mail::SmtpSecurity::Starttls,
+                "the default"
+            );
+            assert_eq!(smtp.port, None);
+            assert_eq!(smtp.password.as_deref(), Some("file"));
+            assert!(s.mailer().is_some());
+            jail.set_env("TAPD_SMTP_PASSWORD", "env");
+            let s = Settings::load(&flags).expect("loads");
+            assert_eq!(
+                s.smtp.expect("smtp").password.as_deref(),
+                Some("env"),
+                "env wins"
+            );
+
+            jail.create_file(
+                "tapd.toml",
+                "[smtp]\nhost = \"h\"\nfrom = \"not an address\"\n",
+            )?;
+            let err = Settings::load(&flags).expect_err("a bad sender fails at start");
+            assert!(err.to_string().contains("smtp"), "{err}");
+            jail.create_file(
+                "tapd.toml",
+                "[smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\nsecurity = \"ssl\"\n",
+            )?;
+            assert!(
+                Settings::load(&flags).is_err(),
+                "security is starttls, tls or none"
+            );
+            jail.create_file(
+                "tapd.toml",
+                "[smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\nprot = 25\n",
+            )?;
+            assert!(Settings::load(&flags).is_err(), "unknown keys are refused");
+            Ok(())
+        });
+    }
 }
