@@ -5,6 +5,7 @@
 //! pass is replaced or deleted; opening it deletes it in one statement, so that of any number
 //! of concurrent opens, on any replica, exactly one wins.
 
+use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -33,6 +34,20 @@ pub struct OpenedLink {
     pub user: UserRecord,
 }
 
+const LINK_COLUMNS: &str = "id, user_id, tap_id, sealed, created_at, expires_at";
+
+/// Decodes the `LINK_COLUMNS` at the start of a row.
+fn link_from_row(r: &AnyRow) -> Result<PassLink> {
+    Ok(PassLink {
+        id: r.try_get(0)?,
+        user_id: uuid_of(&r.try_get::<String, _>(1)?)?,
+        tap_id: uuid_of(&r.try_get::<String, _>(2)?)?,
+        sealed: r.try_get(3)?,
+        created_at: from_micros(r.try_get(4)?)?,
+        expires_at: from_micros(r.try_get(5)?)?,
+    })
+}
+
 pub(crate) async fn insert_link(tx: &mut Tx<'_>, link: &PassLink) -> Result<()> {
     sqlx::query(
         "INSERT INTO pass_links (id, user_id, tap_id, sealed, created_at, expires_at) \
@@ -53,9 +68,10 @@ impl Store {
     /// The link `id` if it is unexpired at `now` and its pass is still the user's pass.
     pub async fn pass_link(&self, id: &str, now: OffsetDateTime) -> Result<Option<OpenedLink>> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT l.id, l.user_id, l.tap_id, l.sealed, l.created_at, l.expires_at, {} \
+            "SELECT {}, {} \
              FROM pass_links l JOIN taps t ON t.id = l.tap_id AND t.user_id = l.user_id \
              JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
+            qualified("l", LINK_COLUMNS),
             qualified("u", USER_COLUMNS)
         )))
         .bind(id)
@@ -63,14 +79,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let link = PassLink {
-            id: r.try_get(0)?,
-            user_id: uuid_of(&r.try_get::<String, _>(1)?)?,
-            tap_id: uuid_of(&r.try_get::<String, _>(2)?)?,
-            sealed: r.try_get(3)?,
-            created_at: from_micros(r.try_get(4)?)?,
-            expires_at: from_micros(r.try_get(5)?)?,
-        };
+        let link = link_from_row(&r)?;
         let user = UserRecord::from_row_at(&r, 6)?;
         Ok(Some(OpenedLink { link, user }))
     }
@@ -88,22 +97,14 @@ impl Store {
 
     /// The link of the user's pass, if any (its id only: what tests and pages need to know).
     pub async fn pass_link_of(&self, user: Uuid) -> Result<Option<PassLink>> {
-        let row = sqlx::query(
-            "SELECT id, user_id, tap_id, sealed, created_at, expires_at FROM pass_links \
-             WHERE user_id = $1",
-        )
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {LINK_COLUMNS} FROM pass_links WHERE user_id = $1"
+        )))
         .bind(user.to_string())
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        Ok(Some(PassLink {
-            id: r.try_get(0)?,
-            user_id: uuid_of(&r.try_get::<String, _>(1)?)?,
-            tap_id: uuid_of(&r.try_get::<String, _>(2)?)?,
-            sealed: r.try_get(3)?,
-            created_at: from_micros(r.try_get(4)?)?,
-            expires_at: from_micros(r.try_get(5)?)?,
-        }))
+        link_from_row(&r).map(Some)
     }
 
     /// Makes `manager` the manager of `user` (replacing any earlier one), with its audit record.
