@@ -125,6 +125,10 @@ impl Client {
         self.request(Method::DELETE, path, None).await
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value> {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+
     // ----- typed -----
 
     /// GET `path` as a `T`: for objects at paths the typed methods don't name (a next link).

@@ -208,6 +208,18 @@ pub struct TemporaryAccessPass {
         skip_serializing_if = "Option::is_none"
     )]
     pub odata_context: Option<String>,
+    /// tapd: how the pass was delivered, when the issuer asked (`tapdDelivery`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tapd_delivery: Option<String>,
+    /// tapd: the one-time link that shows the pass once, instead of the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tapd_one_time_link: Option<String>,
+    /// tapd: when the one-time link ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tapd_one_time_link_expires_date_time: Option<String>,
+    /// tapd: where the link was mailed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tapd_delivered_to: Option<String>,
 }
 
 /// The body that issues a pass; what is left out, the policy decides.

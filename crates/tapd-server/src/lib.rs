@@ -9,6 +9,7 @@ pub mod api;
 pub mod graph;
 pub mod http;
 pub mod keys;
+pub mod mail;
 pub mod memory;
 pub mod oidc;
 pub mod openapi;
@@ -56,6 +57,8 @@ pub struct Config {
     pub metrics_from: AddressBlocks,
     pub access_token_ttl: time::Duration,
     pub refresh_token_ttl: time::Duration,
+    /// Outgoing mail (one-time links to passes); `None` refuses mail delivery.
+    pub mailer: Option<mail::Mailer>,
 }
 
 /// How long an access or ID token lasts (capped at the pass for a TAP sign-in).
@@ -73,6 +76,7 @@ impl Config {
             metrics_from: AddressBlocks::loopback(),
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             refresh_token_ttl: time::Duration::hours(24),
+            mailer: None,
         }
     }
 }
@@ -115,7 +119,7 @@ impl App {
                 access_token_ttl: config.access_token_ttl,
                 refresh_token_ttl: config.refresh_token_ttl,
             },
-            svc: Services::new(store, config.keys),
+            svc: Services::new(store, config.keys).with_mailer(config.mailer),
             clock: config.clock,
             passkeys,
             tenant,

@@ -7,6 +7,7 @@
 //! - `directory`: the tenant, users, groups and role assignments;
 //! - `passes`: the TAP policy, the passes, and what a sign-in reads;
 //! - `batch`: what a sign-in writes, committed in groups;
+//! - `delivery`: one-time links to a sealed pass, and each user's manager;
 //! - `passkeys`: WebAuthn credentials and ceremonies;
 //! - `oauth`: what the OpenID Connect provider keeps — apps, codes, tokens, sessions, keys;
 //! - `audit`: the directory-audit and sign-in logs;
@@ -17,6 +18,7 @@
 mod audit;
 mod batch;
 mod connect;
+mod delivery;
 mod directory;
 mod fido2;
 mod maintenance;
@@ -32,6 +34,7 @@ use sqlx::AnyPool;
 
 pub use audit::{AuditKind, AuditRecord};
 pub use connect::{Dialect, PoolUse};
+pub use delivery::{OpenedLink, PassLink};
 pub use directory::{GroupRecord, RoleAssignment, Tenant, UserRecord, UserType};
 pub use fido2::{RegistrationFilter, RegistrationRow};
 pub use oauth::{

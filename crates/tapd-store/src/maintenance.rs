@@ -17,6 +17,7 @@ impl Store {
             "DELETE FROM refresh_tokens WHERE expires_at < $1",
             "DELETE FROM web_sessions WHERE expires_at < $1",
             "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
+            "DELETE FROM pass_links WHERE expires_at < $1",
         ] {
             removed += sqlx::query(sql)
                 .bind(micros(now))
@@ -33,6 +34,7 @@ impl Store {
         for (table, cols) in [
             ("users", USER_COLUMNS),
             ("taps", "id, user_id"),
+            ("pass_links", "id, user_id, tap_id"),
             ("refresh_tokens", "token_hash, user_id, amr"),
             ("apps", "id, client_id, display_name, permissions"),
             ("app_secrets", "key_id, hint, secret_hash"),

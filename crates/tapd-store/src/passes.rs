@@ -9,6 +9,7 @@ use tapd_core::{TapPass, TapPolicy};
 use uuid::Uuid;
 
 use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
+use crate::delivery::{PassLink, insert_link};
 use crate::directory::{USER_COLUMNS, UserRecord};
 use crate::policy::{TAP_POLICY_ID, policy_from};
 use crate::sql::{from_micros, micros, uuid_of};
@@ -44,7 +45,7 @@ static SIGN_IN_VIEW_SQL: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// `a, b` as `t.a, t.b`.
-fn qualified(table: &str, columns: &str) -> String {
+pub(crate) fn qualified(table: &str, columns: &str) -> String {
     columns
         .split(',')
         .map(|c| format!("{table}.{}", c.trim()))
@@ -63,7 +64,23 @@ impl Store {
         secret: &StoredSecret,
         audit: &AuditRecord,
     ) -> Result<()> {
+        self.replace_tap_with_link(pass, secret, None, audit).await
+    }
+
+    /// [`Store::replace_tap`], and the pass's one-time link if it has one: the user's earlier
+    /// link goes with their earlier pass, in the same transaction.
+    pub async fn replace_tap_with_link(
+        &self,
+        pass: &TapPass,
+        secret: &StoredSecret,
+        link: Option<&PassLink>,
+        audit: &AuditRecord,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM pass_links WHERE user_id = $1")
+            .bind(pass.user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO taps (id, user_id, created_at, start_at, lifetime_minutes, is_usable_once, \
              used_at, failed_attempts, salt, code_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -85,6 +102,9 @@ impl Store {
         .bind(secret.hash.clone())
         .execute(&mut *tx)
         .await?;
+        if let Some(link) = link {
+            insert_link(&mut tx, link).await?;
+        }
         insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
         tx.commit().await?;
         Ok(())
@@ -150,7 +170,7 @@ impl Store {
             .bind(user.to_string())
             .execute(&mut *tx)
             .await?;
-        for table in ["refresh_tokens", "web_sessions", "auth_codes"] {
+        for table in ["refresh_tokens", "web_sessions", "auth_codes", "pass_links"] {
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE tap_id = $1"
             )))

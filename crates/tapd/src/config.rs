@@ -33,6 +33,30 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// Clients (CIDR blocks) that may read `GET /metrics`; default the loopback addresses.
     pub metrics_from: Vec<String>,
+    /// Outgoing mail (one-time links to passes); none by default.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// `[smtp]`: the server tapd mails one-time links through.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    /// Default by `security`: 587 (`starttls`), 465 (`tls`), 25 (`none`).
+    pub port: Option<u16>,
+    /// `starttls` (the default), `tls` or `none`.
+    #[serde(default = "starttls")]
+    pub security: tapd_server::mail::SmtpSecurity,
+    pub username: Option<String>,
+    /// Also `TAPD_SMTP_PASSWORD`, which wins.
+    #[serde(default, skip_serializing)]
+    pub password: Option<String>,
+    /// The sender, e.g. `tapd <tapd@contoso.com>`.
+    pub from: String,
+}
+
+fn starttls() -> tapd_server::mail::SmtpSecurity {
+    tapd_server::mail::SmtpSecurity::Starttls
 }
 
 impl Default for Settings {
@@ -49,6 +73,7 @@ impl Default for Settings {
             log_format: "text".into(),
             trusted_proxies: Vec::new(),
             metrics_from: vec!["127.0.0.0/8".into(), "::1".into()],
+            smtp: None,
         }
     }
 }
@@ -135,7 +160,7 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         // Only tapd's own server keys: TAPD_SERVER and TAPD_TOKEN belong to the CLI.
-        let settings: Settings = figment
+        let mut settings: Settings = figment
             .merge(Env::prefixed("TAPD_").only(&ENV_KEYS))
             .merge(Serialized::defaults(flags))
             .extract()
@@ -150,7 +175,20 @@ impl Settings {
             .map_err(|e| Box::new(figment::Error::from(format!("trusted_proxies: {e}"))))?;
         tapd_server::http::client_addr::AddressBlocks::parse(&settings.metrics_from)
             .map_err(|e| Box::new(figment::Error::from(format!("metrics_from: {e}"))))?;
+        if let Some(smtp) = &mut settings.smtp {
+            if let Ok(password) = std::env::var("TAPD_SMTP_PASSWORD") {
+                smtp.password = Some(password);
+            }
+            tapd_server::mail::Mailer::new(&smtp.config())
+                .map_err(|e| Box::new(figment::Error::from(format!("smtp: {e}"))))?;
+        }
         Ok(settings)
+    }
+
+    /// The mailer `[smtp]` describes, as checked by [`Settings::load`].
+    pub fn mailer(&self) -> Option<tapd_server::mail::Mailer> {
+        let smtp = self.smtp.as_ref()?;
+        tapd_server::mail::Mailer::new(&smtp.config()).ok()
     }
 
     /// The trusted proxies, as checked by [`Settings::load`].
@@ -188,6 +226,19 @@ impl Settings {
     /// Creates the data dir (owner-only) when the database or keys live in it.
     pub fn prepare_data_dir(&self) -> std::io::Result<()> {
         make_private_dir(&self.data_dir)
+    }
+}
+
+impl SmtpSettings {
+    fn config(&self) -> tapd_server::mail::SmtpConfig {
+        tapd_server::mail::SmtpConfig {
+            host: self.host.clone(),
+            port: self.port,
+            security: self.security,
+            username: self.username.clone(),
+            password: self.password.clone(),
+            from: self.from.clone(),
+        }
     }
 }
 
@@ -280,6 +331,58 @@ mod tests {
             assert!(err.to_string().contains("log_format"), "{err}");
             jail.create_file("tapd.toml", "log_format = \"json\"\n")?;
             assert_eq!(Settings::load(&flags).expect("json").log_format, "json");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn smtp_is_read_from_its_table_and_checked_at_start() {
+        Jail::expect_with(|jail| {
+            let flags = Overrides {
+                config: Some("tapd.toml".into()),
+                ..Overrides::default()
+            };
+            jail.create_file(
+                "tapd.toml",
+                "[smtp]\nhost = \"smtp.example.org\"\nusername = \"tapd\"\npassword = \"file\"\nfrom = \"tapd <tapd@example.org>\"\n",
+            )?;
+            let s = Settings::load(&flags).expect("loads");
+            let smtp = s.smtp.clone().expect("smtp");
+            assert_eq!(
+                smtp.security,
+                tapd_server::mail::SmtpSecurity::Starttls,
+                "the default"
+            );
+            assert_eq!(smtp.port, None);
+            assert_eq!(smtp.password.as_deref(), Some("file"));
+            assert!(s.mailer().is_some());
+            jail.set_env("TAPD_SMTP_PASSWORD", "env");
+            let s = Settings::load(&flags).expect("loads");
+            assert_eq!(
+                s.smtp.expect("smtp").password.as_deref(),
+                Some("env"),
+                "env wins"
+            );
+
+            jail.create_file(
+                "tapd.toml",
+                "[smtp]\nhost = \"h\"\nfrom = \"not an address\"\n",
+            )?;
+            let err = Settings::load(&flags).expect_err("a bad sender fails at start");
+            assert!(err.to_string().contains("smtp"), "{err}");
+            jail.create_file(
+                "tapd.toml",
+                "[smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\nsecurity = \"ssl\"\n",
+            )?;
+            assert!(
+                Settings::load(&flags).is_err(),
+                "security is starttls, tls or none"
+            );
+            jail.create_file(
+                "tapd.toml",
+                "[smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\nprot = 25\n",
+            )?;
+            assert!(Settings::load(&flags).is_err(), "unknown keys are refused");
             Ok(())
         });
     }

@@ -572,6 +572,7 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
     config.signin_rate_per_sec = settings.signin_rate_per_sec;
     config.trusted_proxies = settings.trusted_proxies();
     config.metrics_from = settings.metrics_from();
+    config.mailer = settings.mailer();
     let app = App::build(config, store.clone())
         .await
         .map_err(|e| listen_error(e, settings.listen))?;

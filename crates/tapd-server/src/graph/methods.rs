@@ -19,6 +19,7 @@ use crate::http::caller::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::GraphJson;
 use crate::openapi::shapes;
+use crate::service::delivery::{self, Delivery, Outcome};
 use crate::service::methods::{self, passkey_id};
 use crate::service::passes::{self, IssueInput, PassView, Subject};
 use crate::state::SharedState;
@@ -46,6 +47,31 @@ struct CreateTap {
     start_date_time: Option<String>,
     lifetime_in_minutes: Option<i64>,
     is_usable_once: Option<bool>,
+    /// tapd's extension: how the pass reaches its user. Absent or `code`: the code in this
+    /// answer. `link`: a one-time link in `tapdOneTimeLink` instead. `emailToUser` /
+    /// `emailToManager`: that link mailed (needs `[smtp]`); the answer then holds neither.
+    tapd_delivery: Option<TapdDelivery>,
+}
+
+/// `tapdDelivery`'s values.
+#[derive(Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+enum TapdDelivery {
+    Code,
+    Link,
+    EmailToUser,
+    EmailToManager,
+}
+
+impl From<TapdDelivery> for Delivery {
+    fn from(d: TapdDelivery) -> Delivery {
+        match d {
+            TapdDelivery::Code => Delivery::Code,
+            TapdDelivery::Link => Delivery::Link,
+            TapdDelivery::EmailToUser => Delivery::EmailToUser,
+            TapdDelivery::EmailToManager => Delivery::EmailToManager,
+        }
+    }
 }
 
 impl CreateTap {
@@ -152,8 +178,35 @@ async fn issue(
     subject: Subject<'_>,
     req: CreateTap,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let issued = passes::issue(&state.svc, &caller.0, subject, req.into_input()?).await?;
-    let mut body = tap_json(&issued.view, Some(&issued.code));
+    let delivery = req.tapd_delivery.map(Delivery::from);
+    let input = req.into_input()?;
+    let issued = delivery::issue(
+        &state.svc,
+        &caller.0,
+        subject,
+        input,
+        delivery.unwrap_or_default(),
+        &state.public_url,
+    )
+    .await?;
+    let mut body = match &issued.outcome {
+        Outcome::Code(code) => tap_json(&issued.view, Some(code)),
+        Outcome::Link(link) => {
+            let mut body = tap_json(&issued.view, None);
+            body["tapdOneTimeLink"] = json!(link.url);
+            body["tapdOneTimeLinkExpiresDateTime"] = json!(format_time(link.expires_at));
+            body
+        }
+        Outcome::Mailed { to, expires_at } => {
+            let mut body = tap_json(&issued.view, None);
+            body["tapdDeliveredTo"] = json!(to);
+            body["tapdOneTimeLinkExpiresDateTime"] = json!(format_time(*expires_at));
+            body
+        }
+    };
+    if delivery.is_some() {
+        body["tapdDelivery"] = json!(issued.delivery.as_str());
+    }
     body["@odata.context"] = json!(format!(
         "{}/v1.0/$metadata#users('{}')/authentication/temporaryAccessPassMethods/$entity",
         state.public_url, issued.user.id

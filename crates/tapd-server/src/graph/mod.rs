@@ -6,6 +6,7 @@ mod applications;
 mod audit;
 mod batch;
 mod groups;
+mod managers;
 mod methods;
 mod policy;
 mod query;
@@ -24,6 +25,7 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .merge(applications::routes())
         .merge(users::routes())
+        .merge(managers::routes())
         .merge(groups::routes())
         .merge(roles::routes())
         .merge(policy::routes())

@@ -99,6 +99,9 @@ impl From<ServiceError> for ApiError {
                 )
             },
             ServiceError::OAuth(_, m) => ApiError::bad_request(m),
+            ServiceError::MailNotSent(m) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "generalException", m)
+            }
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 tracing::error!(request_id = %current_request_id(), error = %e, "request failed");
                 ApiError::internal()

@@ -96,35 +96,12 @@ impl Keys {
     /// Seals a secret (a signing key kept in the database) with AES-256-GCM under a key derived
     /// from the server key; `context` is bound to it and must match on opening.
     pub fn seal(&self, plaintext: &[u8], context: &str) -> Vec<u8> {
-        use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-        let key = self.mac("tapd-seal-v1", b"");
-        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).expect("32-byte key"));
-        let nonce: [u8; 12] = random_bytes(12).try_into().expect("12 bytes");
-        let mut out = plaintext.to_vec();
-        key.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(context.as_bytes()),
-            &mut out,
-        )
-        .expect("AES-GCM seals");
-        [nonce.as_slice(), &out].concat()
+        seal_under(&self.mac("tapd-seal-v1", b""), plaintext, context)
     }
 
     /// Opens what `seal` sealed with the same server key and context.
     pub fn open(&self, sealed: &[u8], context: &str) -> Option<Vec<u8>> {
-        use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-        let key = self.mac("tapd-seal-v1", b"");
-        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).expect("32-byte key"));
-        let (nonce, body) = sealed.split_at_checked(12)?;
-        let mut body = body.to_vec();
-        let plain = key
-            .open_in_place(
-                Nonce::try_assume_unique_for_key(nonce).ok()?,
-                Aad::from(context.as_bytes()),
-                &mut body,
-            )
-            .ok()?;
-        Some(plain.to_vec())
+        open_under(&self.mac("tapd-seal-v1", b""), sealed, context)
     }
 
     /// The lookup key of an opaque token (refresh tokens): a keyed hash, hex.
@@ -176,6 +153,45 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// AES-256-GCM under `key` with a fresh random nonce: the nonce, then the ciphertext and tag.
+/// `context` is bound to it and must match on opening.
+pub fn seal_under(key: &[u8; 32], plaintext: &[u8], context: &str) -> Vec<u8> {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("32-byte key"));
+    let nonce: [u8; 12] = random_bytes(12).try_into().expect("12 bytes");
+    let mut out = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(context.as_bytes()),
+        &mut out,
+    )
+    .expect("AES-GCM seals");
+    [nonce.as_slice(), &out].concat()
+}
+
+/// Opens what [`seal_under`] sealed with the same key and context; `None` for anything else.
+pub fn open_under(key: &[u8; 32], sealed: &[u8], context: &str) -> Option<Vec<u8>> {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).ok()?);
+    let (nonce, body) = sealed.split_at_checked(12)?;
+    let mut body = body.to_vec();
+    let plain = key
+        .open_in_place(
+            Nonce::try_assume_unique_for_key(nonce).ok()?,
+            Aad::from(context.as_bytes()),
+            &mut body,
+        )
+        .ok()?;
+    Some(plain.to_vec())
+}
+
+/// A fresh 256-bit key from the OS CSPRNG.
+pub fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).expect("the OS random number generator failed");
+    key
 }
 
 pub fn random_bytes(n: usize) -> Vec<u8> {

@@ -75,7 +75,9 @@ impl From<ServiceError> for OAuthError {
             ServiceError::Unauthenticated(m) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_grant", m)
             }
-            other @ (ServiceError::Store(_) | ServiceError::Internal(_)) => Self::server(other),
+            other @ (ServiceError::Store(_)
+            | ServiceError::Internal(_)
+            | ServiceError::MailNotSent(_)) => Self::server(other),
         }
     }
 }

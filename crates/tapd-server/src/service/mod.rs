@@ -9,8 +9,10 @@
 pub mod apps;
 pub mod audit;
 pub mod code_flow;
+pub mod delivery;
 pub mod fido2;
 pub mod groups;
+pub mod managers;
 pub mod methods;
 pub mod oauth;
 pub mod operator;
@@ -39,6 +41,8 @@ pub struct Services {
     pub store: Store,
     pub keys: Keys,
     hashing: std::sync::Arc<HashGate>,
+    /// Outgoing mail, when `[smtp]` is configured.
+    pub mailer: Option<crate::mail::Mailer>,
 }
 
 impl Services {
@@ -47,7 +51,14 @@ impl Services {
             store,
             keys,
             hashing: std::sync::Arc::new(HashGate::sized_to_cores()),
+            mailer: None,
         }
+    }
+
+    /// The same, sending mail through `mailer`.
+    pub fn with_mailer(mut self, mailer: Option<crate::mail::Mailer>) -> Services {
+        self.mailer = mailer;
+        self
     }
 
     /// How many password checks wait for a core.
@@ -322,6 +333,9 @@ pub enum ServiceError {
     /// Something else failed inside tapd; the detail is logged, never shown.
     #[error("internal failure: {0}")]
     Internal(String),
+    /// A mail could not be sent, so the operation did not happen; the message says why.
+    #[error("{0}")]
+    MailNotSent(String),
 }
 
 impl From<StoreError> for ServiceError {

@@ -229,6 +229,47 @@ pub async fn issue(
     subject: Subject<'_>,
     input: IssueInput,
 ) -> ServiceResult<IssuedPass> {
+    let planned = plan(svc, ctx, subject, input).await?;
+    let drawn = draw(ctx, &planned.user, planned.plan);
+    commit(
+        svc,
+        ctx,
+        &planned.user,
+        &drawn,
+        None,
+        ISSUE_ACTIVITY,
+        planned.details,
+    )
+    .await?;
+    let reason = usability(svc, &planned.policy, &planned.user, &drawn.pass, ctx.now).await?;
+    Ok(IssuedPass {
+        user: planned.user,
+        view: PassView {
+            pass: drawn.pass,
+            reason,
+        },
+        code: drawn.code,
+    })
+}
+
+pub(super) const ISSUE_ACTIVITY: &str = "Admin registered temporary access pass method for user";
+
+/// A pass an issuer may issue, checked and planned but not drawn yet.
+pub(super) struct Planned {
+    pub user: UserRecord,
+    pub policy: TapPolicy,
+    pub plan: tapd_core::IssuePlan,
+    /// What the audit record says about it.
+    pub details: Vec<(&'static str, String)>,
+}
+
+/// Authorizes the caller for `subject` and plans the pass under the policy (SPEC §5.1).
+pub(super) async fn plan(
+    svc: &Services,
+    ctx: &Ctx,
+    subject: Subject<'_>,
+    input: IssueInput,
+) -> ServiceResult<Planned> {
     let user = manageable(svc, ctx, subject, MethodScope::Pass).await?;
     let policy = svc.store.policy().await?;
     let lifetime = input
@@ -245,13 +286,11 @@ pub async fn issue(
         ("lifetimeInMinutes", plan.lifetime_minutes.to_string()),
         ("isUsableOnce", plan.is_usable_once.to_string()),
     ];
-    let activity = "Admin registered temporary access pass method for user";
-    let (code, pass) = write_pass(svc, ctx, &user, plan, activity, details).await?;
-    let reason = usability(svc, &policy, &user, &pass, ctx.now).await?;
-    Ok(IssuedPass {
+    Ok(Planned {
         user,
-        view: PassView { pass, reason },
-        code,
+        policy,
+        plan,
+        details,
     })
 }
 
@@ -296,8 +335,35 @@ async fn write_pass(
     activity: &str,
     details: Vec<(&str, String)>,
 ) -> ServiceResult<(String, TapPass)> {
+    let drawn = draw(ctx, user, plan);
+    commit(svc, ctx, user, &drawn, None, activity, details).await?;
+    Ok((drawn.code, drawn.pass))
+}
+
+/// A pass with its code, drawn but not stored yet.
+pub(super) struct Drawn {
+    pub code: String,
+    pub pass: TapPass,
+}
+
+/// Draws the code of a planned pass from the OS CSPRNG.
+pub(super) fn draw(ctx: &Ctx, user: &UserRecord, plan: tapd_core::IssuePlan) -> Drawn {
     let code = new_code(plan.length);
     let pass = plan.into_pass(Uuid::new_v4(), user.id, ctx.now);
+    Drawn { code, pass }
+}
+
+/// Stores a drawn pass (hashed code), replacing the user's pass and its link, with its own
+/// one-time link if it has one and its audit record, in one commit.
+pub(super) async fn commit(
+    svc: &Services,
+    ctx: &Ctx,
+    user: &UserRecord,
+    drawn: &Drawn,
+    link: Option<&tapd_store::PassLink>,
+    activity: &str,
+    details: Vec<(&str, String)>,
+) -> ServiceResult<()> {
     let record = audit::change(
         ctx,
         Change {
@@ -309,10 +375,10 @@ async fn write_pass(
         },
     );
     svc.store
-        .replace_tap(&pass, &svc.keys.hash_code(&code), &record)
+        .replace_tap_with_link(&drawn.pass, &svc.keys.hash_code(&drawn.code), link, &record)
         .await?;
     crate::telemetry::pass_issued();
-    Ok((code, pass))
+    Ok(())
 }
 
 /// Deletes the subject's pass `id`; sessions it opened end with it.

@@ -7,6 +7,7 @@ mod admin;
 mod code_flow;
 pub mod cookies;
 mod oidc;
+mod pass_link;
 pub mod render;
 mod security_info;
 pub mod session;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<SharedState> {
         .merge(oidc::routes())
         .merge(security_info::routes())
         .merge(admin::routes())
+        .merge(pass_link::routes())
 }
 
 async fn home(State(state): State<SharedState>, headers: HeaderMap) -> Response {

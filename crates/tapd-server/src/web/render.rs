@@ -127,6 +127,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
             StatusCode::TOO_MANY_REQUESTS
         }
         ServiceError::Store(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ServiceError::MailNotSent(_) => StatusCode::BAD_GATEWAY,
     }
 }
 

@@ -101,3 +101,20 @@ pub fn method_views(m: &Methods) -> Vec<MethodView> {
     }));
     views
 }
+
+/// `text` as a QR code in inline SVG (no script, no image URL: the page's CSP stays as it is),
+/// or `None` when it is too long for one.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(220, 220)
+        .build();
+    // The renderer writes a whole document; inline, only its `<svg>` element.
+    let start = svg.find("<svg")?;
+    Some(svg[start..].replacen(
+        "<svg ",
+        "<svg role=\"img\" aria-label=\"QR code of the link\" ",
+        1,
+    ))
+}

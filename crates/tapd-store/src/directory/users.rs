@@ -62,26 +62,31 @@ pub(crate) const USER_COLUMNS: &str = "id, upn, display_name, given_name, surnam
 
 impl UserRecord {
     pub(crate) fn from_row(r: &AnyRow) -> Result<UserRecord> {
-        let user_type: String = r.try_get(7)?;
+        Self::from_row_at(r, 0)
+    }
+
+    /// Decodes the `USER_COLUMNS` that start at column `at`.
+    pub(crate) fn from_row_at(r: &AnyRow, at: usize) -> Result<UserRecord> {
+        let user_type: String = r.try_get(at + 7)?;
         Ok(UserRecord {
-            id: uuid_of(&r.try_get::<String, _>(0)?)?,
-            upn: r.try_get(1)?,
-            display_name: r.try_get(2)?,
-            given_name: r.try_get(3)?,
-            surname: r.try_get(4)?,
-            mail: r.try_get(5)?,
-            account_enabled: r.try_get::<i64, _>(6)? != 0,
+            id: uuid_of(&r.try_get::<String, _>(at)?)?,
+            upn: r.try_get(at + 1)?,
+            display_name: r.try_get(at + 2)?,
+            given_name: r.try_get(at + 3)?,
+            surname: r.try_get(at + 4)?,
+            mail: r.try_get(at + 5)?,
+            account_enabled: r.try_get::<i64, _>(at + 6)? != 0,
             user_type: UserType::parse(&user_type)
                 .ok_or_else(|| StoreError::Corrupt(format!("user type {user_type}")))?,
-            is_external: r.try_get::<i64, _>(8)? != 0,
-            creation_type: r.try_get(9)?,
-            external_user_state: r.try_get(10)?,
-            password_hash: r.try_get(11)?,
+            is_external: r.try_get::<i64, _>(at + 8)? != 0,
+            creation_type: r.try_get(at + 9)?,
+            external_user_state: r.try_get(at + 10)?,
+            password_hash: r.try_get(at + 11)?,
             password_set_at: r
-                .try_get::<Option<i64>, _>(12)?
+                .try_get::<Option<i64>, _>(at + 12)?
                 .map(from_micros)
                 .transpose()?,
-            created_at: from_micros(r.try_get(13)?)?,
+            created_at: from_micros(r.try_get(at + 13)?)?,
         })
     }
 }
@@ -166,6 +171,8 @@ impl Store {
             "DELETE FROM web_sessions WHERE user_id = $1",
             "DELETE FROM auth_codes WHERE user_id = $1",
             "DELETE FROM taps WHERE user_id = $1",
+            "DELETE FROM pass_links WHERE user_id = $1",
+            "DELETE FROM user_managers WHERE user_id = $1 OR manager_id = $1",
             "DELETE FROM passkeys WHERE user_id = $1",
             "DELETE FROM webauthn_user_handles WHERE user_id = $1",
             "DELETE FROM webauthn_ceremonies WHERE user_id = $1",

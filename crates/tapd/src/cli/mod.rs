@@ -107,6 +107,12 @@ pub enum TapCommand {
         /// One-time use.
         #[arg(long)]
         once: bool,
+        /// Print a one-time link that shows the pass once, instead of the pass.
+        #[arg(long, conflicts_with = "email")]
+        link: bool,
+        /// Mail a one-time link to the user or to their manager (needs [smtp] on the server).
+        #[arg(long, value_name = "user|manager", value_parser = ["user", "manager"])]
+        email: Option<String>,
     },
     /// Show a user's pass (never the code).
     #[command(after_help = "Example:\n  tapd tap get --user alice@tapd.local")]

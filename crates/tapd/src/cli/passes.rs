@@ -19,16 +19,32 @@ pub async fn tap(cmd: TapCommand, conn: &Connection) -> anyhow::Result<()> {
             start,
             lifetime,
             once,
+            link,
+            email,
         } => {
             let request = NewTemporaryAccessPass {
                 start_date_time: start,
                 lifetime_in_minutes: lifetime,
                 is_usable_once: once.then_some(true),
             };
-            let pass = client.create_tap(&user, &request).await?;
+            let delivery = match (link, email.as_deref()) {
+                (_, Some("user")) => Some("emailToUser"),
+                (_, Some(_)) => Some("emailToManager"),
+                (true, None) => Some("link"),
+                (false, None) => None,
+            };
+            let pass = client
+                .create_tap(
+                    &user,
+                    &Delivered {
+                        request,
+                        tapd_delivery: delivery,
+                    },
+                )
+                .await?;
             print_object(&pass, conn.json, || pass_fields(&pass, true))?;
             if !conn.json {
-                println!("\nGive the pass to {user} now: it is not shown again.");
+                println!("\n{}", handover(&pass, &user));
             }
         }
         TapCommand::Get { user } => {
@@ -61,11 +77,39 @@ pub async fn tap(cmd: TapCommand, conn: &Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The issuing body with tapd's delivery extension.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Delivered<'a> {
+    #[serde(flatten)]
+    request: NewTemporaryAccessPass,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tapd_delivery: Option<&'a str>,
+}
+
+/// What the issuer does next, by how the pass went out.
+fn handover(pass: &TemporaryAccessPass, user: &str) -> String {
+    match (&pass.tapd_one_time_link, &pass.tapd_delivered_to) {
+        (Some(_), _) => format!(
+            "Give the link to {user} now: it shows the pass once, and it is not shown again."
+        ),
+        (None, Some(to)) => format!("A one-time link to the pass was mailed to {to}."),
+        _ => format!("Give the pass to {user} now: it is not shown again."),
+    }
+}
+
 /// A pass as label/value lines; the code only where the server just showed it.
 fn pass_fields(pass: &TemporaryAccessPass, with_code: bool) -> Vec<(&'static str, String)> {
     let mut fields = vec![("Id", pass.id.clone())];
     if with_code {
-        fields.push(("Pass", text(&pass.temporary_access_pass)));
+        match (&pass.tapd_one_time_link, &pass.tapd_delivered_to) {
+            (Some(link), _) => fields.push(("Link", link.clone())),
+            (None, Some(to)) => fields.push(("Mailed to", to.clone())),
+            _ => fields.push(("Pass", text(&pass.temporary_access_pass))),
+        }
+        if let Some(until) = &pass.tapd_one_time_link_expires_date_time {
+            fields.push(("Link ends", until.clone()));
+        }
     }
     fields.extend([
         ("Created", time_text(pass.created_date_time)),

@@ -160,6 +160,24 @@ async fn the_binary_end_to_end() {
     assert!(shown.contains("OneTimeUsed"), "{shown}");
     assert!(!shown.contains(&code));
 
+    // --link prints a one-time link instead of the pass; --email needs [smtp] on the server.
+    let linked = env.ok(&["tap", "new", "--user", "alice@tapd.local", "--link"]);
+    assert!(
+        linked.contains(&format!("localhost:{port}/pass/")),
+        "{linked}"
+    );
+    assert!(linked.contains("shows the pass once"), "{linked}");
+    let mailed = env.tapd(&[
+        "tap",
+        "new",
+        "--user",
+        "alice@tapd.local",
+        "--email",
+        "user",
+    ]);
+    assert!(!mailed.status.success());
+    assert!(String::from_utf8_lossy(&mailed.stderr).contains("[smtp]"));
+
     let refused = env.tapd(&["policy", "set", "--min-lifetime", "5"]);
     assert!(!refused.status.success());
     let message = String::from_utf8_lossy(&refused.stderr);

@@ -10,6 +10,7 @@ mod browser;
 mod bulk;
 mod cli;
 mod client;
+mod delivery;
 mod directory;
 mod fido2;
 mod hardening;

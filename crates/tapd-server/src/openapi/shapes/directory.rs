@@ -235,3 +235,13 @@ pub struct Reference {
     #[schema(rename = "@odata.id")]
     pub odata_id: String,
 }
+
+/// A reference as `GET …/$ref` answers it.
+#[derive(ToSchema)]
+pub struct ReferenceAnswer {
+    #[schema(rename = "@odata.context")]
+    pub odata_context: String,
+    /// `https://…/v1.0/users/{id}`.
+    #[schema(rename = "@odata.id")]
+    pub odata_id: String,
+}

@@ -27,6 +27,15 @@ pub struct TemporaryAccessPassMethod {
     pub is_usable: Option<bool>,
     /// `enabledByPolicy`, `notYetValid`, `expired`, `usedUp`, `lockedOut`, …
     pub method_usability_reason: Option<String>,
+    /// tapd: how the pass was delivered, when the issuer asked (`tapdDelivery`).
+    pub tapd_delivery: Option<String>,
+    /// tapd: the one-time link that shows the pass once (delivery `link`).
+    pub tapd_one_time_link: Option<String>,
+    /// tapd: when the one-time link ends.
+    #[schema(format = DateTime)]
+    pub tapd_one_time_link_expires_date_time: Option<String>,
+    /// tapd: where the link was mailed (`emailToUser`, `emailToManager`).
+    pub tapd_delivered_to: Option<String>,
 }
 
 /// Graph's `fido2AuthenticationMethod`: a passkey; its id is the credential id in base64url.

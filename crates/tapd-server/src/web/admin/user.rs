@@ -16,7 +16,8 @@ use serde::Deserialize;
 use tapd_core::odata;
 use time::OffsetDateTime;
 
-use crate::service::passes::{self, IssueInput, IssuedPass, Subject};
+use crate::service::delivery::{self, DeliveredPass, Delivery, Outcome};
+use crate::service::passes::{self, IssueInput, Subject};
 use crate::service::{methods, roles, users};
 use crate::state::{AppState, SharedState};
 use crate::web::cookies::{cookie, set_cookie_at};
@@ -54,8 +55,14 @@ struct UserPage {
     error: Option<String>,
 }
 
+/// What the issuer sees once: the code, or the one-time link (with its QR code), or where the
+/// link was mailed.
 pub struct ShownPass {
-    code: String,
+    code: Option<String>,
+    link: Option<String>,
+    /// The link as an inline SVG QR code (tapd's own markup, not escaped).
+    qr: Option<String>,
+    mailed_to: Option<String>,
     valid: String,
 }
 
@@ -171,17 +178,28 @@ async fn take_issued(
         .svc
         .keys
         .open(&sealed, &seal_context(v, &user_path(id)))?;
-    let (pass_id, code) = String::from_utf8(opened)
-        .ok()?
-        .split_once(' ')
-        .map(|(a, b)| (a.to_string(), b.to_string()))?;
-    let view = passes::get(&state.svc, &v.ctx, Subject::User(id), &pass_id)
+    let opened = String::from_utf8(opened).ok()?;
+    let mut parts = opened.splitn(3, ' ');
+    let (pass_id, kind, value) = (parts.next()?, parts.next()?, parts.next()?.to_string());
+    let view = passes::get(&state.svc, &v.ctx, Subject::User(id), pass_id)
         .await
         .ok()?;
-    Some(ShownPass {
-        code,
+    let mut shown = ShownPass {
+        code: None,
+        link: None,
+        qr: None,
+        mailed_to: None,
         valid: validity(&view),
-    })
+    };
+    match kind {
+        "code" => shown.code = Some(value),
+        "link" => {
+            shown.qr = crate::web::view::qr_svg(&value);
+            shown.link = Some(value);
+        }
+        _ => shown.mailed_to = Some(value),
+    }
+    Some(shown)
 }
 
 #[derive(Deserialize)]
@@ -198,6 +216,9 @@ struct TapForm {
     /// The browser's offset from UTC in minutes (set by the page's script; UTC without it).
     #[serde(default)]
     tz_offset: String,
+    /// `code` (the default), `link`, `emailToUser` or `emailToManager`.
+    #[serde(default)]
+    delivery: String,
 }
 
 /// `2026-06-01T14:30` as typed in the browser's time zone (`offset` minutes east of UTC).
@@ -248,16 +269,43 @@ async fn issue_tap(
         Ok(i) => i,
         Err(e) => return render_user(&state, &v, &id, error(e.into())).await,
     };
-    match passes::issue(&state.svc, &v.ctx, Subject::User(&id), input).await {
+    let how = match form.delivery.as_str() {
+        "" => Some(Delivery::Code),
+        other => Delivery::parse(other),
+    };
+    let Some(how) = how else {
+        return render_user(
+            &state,
+            &v,
+            &id,
+            error("Choose how to deliver the pass.".into()),
+        )
+        .await;
+    };
+    let issued = delivery::issue(
+        &state.svc,
+        &v.ctx,
+        Subject::User(&id),
+        input,
+        how,
+        &state.public_url,
+    )
+    .await;
+    match issued {
         Ok(issued) => show_once(&state, &v, &issued),
         Err(e) => render_user(&state, &v, &id, error(e.public_message())).await,
     }
 }
 
 /// Redirects to the user's page with the new pass sealed in a cookie for that page alone.
-fn show_once(state: &AppState, v: &Visitor, issued: &IssuedPass) -> Response {
+fn show_once(state: &AppState, v: &Visitor, issued: &DeliveredPass) -> Response {
     let path = user_path(&issued.user.id.to_string());
-    let plain = format!("{} {}", issued.view.pass.id, issued.code);
+    let (kind, value) = match &issued.outcome {
+        Outcome::Code(code) => ("code", code.as_str()),
+        Outcome::Link(link) => ("link", link.url.as_str()),
+        Outcome::Mailed { to, .. } => ("mailed", to.as_str()),
+    };
+    let plain = format!("{} {kind} {value}", issued.view.pass.id);
     let sealed = state
         .svc
         .keys
