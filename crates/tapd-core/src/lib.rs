@@ -8,6 +8,7 @@
 
 mod apps;
 mod authorize;
+mod device;
 mod encoding;
 mod error;
 mod fido2;
@@ -22,6 +23,7 @@ mod throttle;
 
 pub use apps::*;
 pub use authorize::*;
+pub use device::*;
 pub use encoding::*;
 pub use error::*;
 pub use fido2::*;

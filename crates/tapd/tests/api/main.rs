@@ -9,6 +9,7 @@ mod batch;
 mod browser;
 mod cli;
 mod client;
+mod device;
 mod directory;
 mod fido2;
 mod hardening;
