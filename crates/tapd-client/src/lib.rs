@@ -194,7 +194,11 @@ impl Client {
         path: &str,
         body: &(impl Serialize + ?Sized),
     ) -> Result<T> {
-        parse(&self.send(self.builder(Method::POST, path).json(body)).await?)
+        parse(
+            &self
+                .send(self.builder(Method::POST, path).json(body))
+                .await?,
+        )
     }
 
     /// Sends `body` (if any) where the server answers without one (204).

@@ -77,8 +77,8 @@ pub fn normalize_user_code(typed: &str) -> Option<String> {
         .filter(|b| !matches!(b, b'-' | b' ' | b'\t'))
         .map(|b| b.to_ascii_uppercase())
         .collect();
-    let valid = letters.len() == USER_CODE_LENGTH
-        && letters.iter().all(|b| USER_CODE_ALPHABET.contains(b));
+    let valid =
+        letters.len() == USER_CODE_LENGTH && letters.iter().all(|b| USER_CODE_ALPHABET.contains(b));
     valid.then(|| format_user_code(&letters))
 }
 
@@ -204,10 +204,26 @@ mod tests {
 
     #[test]
     fn typed_codes_are_normalized_or_refused() {
-        assert_eq!(normalize_user_code("bcdf-ghjk").as_deref(), Some("BCDF-GHJK"));
-        assert_eq!(normalize_user_code(" BCDF GHJK ").as_deref(), Some("BCDF-GHJK"));
-        assert_eq!(normalize_user_code("BCDFGHJK").as_deref(), Some("BCDF-GHJK"));
-        for bad in ["BCDF-GHJ", "BCDF-GHJKL", "ABCD-EFGH", "BCDF-GHJ1", "", "ÄBCD-GHJK"] {
+        assert_eq!(
+            normalize_user_code("bcdf-ghjk").as_deref(),
+            Some("BCDF-GHJK")
+        );
+        assert_eq!(
+            normalize_user_code(" BCDF GHJK ").as_deref(),
+            Some("BCDF-GHJK")
+        );
+        assert_eq!(
+            normalize_user_code("BCDFGHJK").as_deref(),
+            Some("BCDF-GHJK")
+        );
+        for bad in [
+            "BCDF-GHJ",
+            "BCDF-GHJKL",
+            "ABCD-EFGH",
+            "BCDF-GHJ1",
+            "",
+            "ÄBCD-GHJK",
+        ] {
             assert_eq!(normalize_user_code(bad), None, "{bad}");
         }
         assert_eq!(normalize_user_code(&"B".repeat(10_000)), None);

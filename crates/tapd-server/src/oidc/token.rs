@@ -23,10 +23,10 @@ use crate::http::caller::Caller;
 use crate::http::error::ApiError;
 use crate::openapi::shapes;
 use crate::service::oauth::{self, CodeGrant, Introspection, Presented};
-use crate::service::{code_flow, device};
 use crate::service::sessions::Tokens;
 use crate::service::signin::check_rate;
 use crate::service::{Ctx, Initiator};
+use crate::service::{code_flow, device};
 use crate::state::{AppState, SharedState};
 
 pub fn routes() -> OpenApiRouter<SharedState> {

@@ -6,8 +6,8 @@
 //! the tokens are those of the person's session — capped at the pass it was opened with.
 
 use tapd_core::{
-    DEVICE_CODE_TTL, DEVICE_POLL_INTERVAL, Poll, Throttle, USER_CODE_THROTTLE,
-    normalize_user_code, user_code_from_random_bytes,
+    DEVICE_CODE_TTL, DEVICE_POLL_INTERVAL, Poll, Throttle, USER_CODE_THROTTLE, normalize_user_code,
+    user_code_from_random_bytes,
 };
 use tapd_store::{AppRecord, DeviceApproval, DeviceCode, Subject, WebSession};
 use time::Duration;
@@ -16,7 +16,7 @@ use super::oauth::{
     self, Client, Granted, Refusal, enabled_user, has_scope, invalid_grant, live_pass, refuse,
 };
 use super::sessions::{Issue, Sessions, new_family};
-use super::{Ctx, ServiceError, ServiceResult, Services};
+use super::{Ctx, ServiceError, ServiceResult, Services, audit};
 use crate::keys::{new_opaque_token, random_bytes};
 
 /// What a device is told to show the person (RFC 8628 §3.2).
@@ -138,7 +138,12 @@ pub async fn pending(
         .store
         .device_code_by_user_code(&user_code_hash(svc, &canonical))
         .await?
-        .filter(|d| matches!(d.state().poll(ctx.now), Poll::Pending | Poll::SlowDown { .. }));
+        .filter(|d| {
+            matches!(
+                d.state().poll(ctx.now),
+                Poll::Pending | Poll::SlowDown { .. }
+            )
+        });
     let app = match &found {
         Some(d) => oauth::registered_app(svc, &d.client_id.to_string()).await?,
         None => None,
@@ -178,9 +183,27 @@ pub async fn decide(
         auth_time: session.auth_time,
     };
     let hash = user_code_hash(svc, &pending.user_code);
+    let app = &pending.app;
+    let record = audit::change(
+        ctx,
+        audit::Change {
+            category: "ApplicationManagement",
+            activity: if approve {
+                "User approved a device sign-in"
+            } else {
+                "User denied a device sign-in"
+            },
+            operation: if approve { "Add" } else { "Other" },
+            targets: vec![
+                audit::target_user(user),
+                audit::target("Application", app.client_id, &app.display_name),
+            ],
+            details: vec![("scope", pending.scope.clone())],
+        },
+    );
     Ok(svc
         .store
-        .decide_device_code(&hash, approve.then_some(&approval), ctx.now)
+        .decide_device_code(&hash, approve.then_some(&approval), ctx.now, &record)
         .await?)
 }
 
@@ -201,7 +224,9 @@ pub async fn poll(
         return Err(invalid_grant("The device code is invalid."));
     };
     if found.client_id != client.app.client_id {
-        return Err(invalid_grant("The device code was issued to another client."));
+        return Err(invalid_grant(
+            "The device code was issued to another client.",
+        ));
     }
     if oauth::is_confidential(&client.app) && !client.authenticated {
         return Err(refuse(
@@ -229,7 +254,9 @@ pub async fn poll(
             Err(refuse(Refusal::AuthorizationPending, pending))
         }
         Poll::SlowDown { interval } => {
-            svc.store.record_device_poll(&hash, ctx.now, interval).await?;
+            svc.store
+                .record_device_poll(&hash, ctx.now, interval)
+                .await?;
             Err(refuse(
                 Refusal::SlowDown,
                 format!(
@@ -250,7 +277,9 @@ async fn redeem(
     found: &DeviceCode,
 ) -> ServiceResult<Granted> {
     let Some(approval) = &found.approval else {
-        return Err(ServiceError::internal("an approved device code without its user"));
+        return Err(ServiceError::internal(
+            "an approved device code without its user",
+        ));
     };
     if !svc
         .store

@@ -41,7 +41,13 @@ fn page(v: &Visitor, status: StatusCode, p: DevicePage<'_>) -> Response {
     response
 }
 
-fn entry(state: &AppState, v: &Visitor, code: &str, status: StatusCode, error: Option<&str>) -> Response {
+fn entry(
+    state: &AppState,
+    v: &Visitor,
+    code: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
     let p = DevicePage {
         nav: Nav::of(state, v, "device"),
         user_code: code,
@@ -65,7 +71,11 @@ async fn device_page(
     visitor: Result<Visitor, Response>,
 ) -> Response {
     let code = query.user_code.unwrap_or_default();
-    let code = if code.len() <= 64 { code } else { String::new() };
+    let code = if code.len() <= 64 {
+        code
+    } else {
+        String::new()
+    };
     let v = match visitor {
         Ok(v) => v,
         Err(_) => {
@@ -139,11 +149,19 @@ async fn enter_code(
     page(&v, StatusCode::OK, p)
 }
 
-async fn approve(State(state): State<SharedState>, v: Visitor, Form(form): Form<CodeForm>) -> Response {
+async fn approve(
+    State(state): State<SharedState>,
+    v: Visitor,
+    Form(form): Form<CodeForm>,
+) -> Response {
     decide(&state, v, form, true).await
 }
 
-async fn deny(State(state): State<SharedState>, v: Visitor, Form(form): Form<CodeForm>) -> Response {
+async fn deny(
+    State(state): State<SharedState>,
+    v: Visitor,
+    Form(form): Form<CodeForm>,
+) -> Response {
     decide(&state, v, form, false).await
 }
 

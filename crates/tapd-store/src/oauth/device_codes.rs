@@ -8,6 +8,7 @@ use tapd_core::DeviceState;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::audit::{AuditRecord, finish};
 use crate::sql::{from_micros, micros, opt_uuid, uuid_of};
 use crate::{Result, Store};
 
@@ -149,14 +150,16 @@ impl Store {
         Ok(())
     }
 
-    /// Approves (with `approval`) or denies (`None`) a pending, unexpired authorization, once.
-    /// False when it was decided already, expired or gone.
+    /// Approves (with `approval`) or denies (`None`) a pending, unexpired authorization, once,
+    /// with its audit record. False when it was decided already, expired or gone.
     pub async fn decide_device_code(
         &self,
         user_code_hash: &str,
         approval: Option<&DeviceApproval>,
         now: OffsetDateTime,
+        audit: &AuditRecord,
     ) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
         let pending = "user_code_hash = $1 AND approved_at IS NULL AND denied_at IS NULL \
                        AND expires_at > $2";
         let res = match approval {
@@ -171,7 +174,7 @@ impl Store {
                 .bind(a.tap_id.map(|t| t.to_string()))
                 .bind(a.amr.clone())
                 .bind(micros(a.auth_time))
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?
             }
             None => {
@@ -180,11 +183,11 @@ impl Store {
                 )))
                 .bind(user_code_hash)
                 .bind(micros(now))
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?
             }
         };
-        Ok(res.rows_affected() == 1)
+        finish(tx, res.rows_affected() == 1, audit).await
     }
 
     /// Takes an approved authorization for its tokens: true for exactly one of any number of

@@ -123,10 +123,9 @@ struct KeptLogin {
 
 /// True when the access token has expired (or will within half a minute).
 fn expired(login: &Login, now: OffsetDateTime) -> bool {
-    let expires = login
-        .expires_at
-        .as_deref()
-        .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
+    let expires = login.expires_at.as_deref().and_then(|t| {
+        OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    });
     expires.is_some_and(|at| at <= now + time::Duration::seconds(30))
 }
 
@@ -138,7 +137,9 @@ impl KeptLogin {
     async fn renewed(&self, rejected: &str, why: &str) -> tapd_client::Result<String> {
         let _one_at_a_time = self.renewing.lock().await;
         let ended = |why: String| ClientError::SessionEnded(why);
-        let mine = self.snapshot().ok_or_else(|| ended("the kept sign-in is unreadable".into()))?;
+        let mine = self
+            .snapshot()
+            .ok_or_else(|| ended("the kept sign-in is unreadable".into()))?;
         let now = OffsetDateTime::now_utc();
         if mine.access_token != rejected && !expired(&mine, now) {
             return Ok(mine.access_token);
@@ -187,7 +188,9 @@ fn lock_login_file() -> Option<std::fs::File> {
 /// The server's reason a session is over, from its refusal of the token (`why`), else from its
 /// refusal of the refresh.
 fn reason(why: &str, refused: &str) -> String {
-    let why = why.strip_prefix("The session has ended: ").unwrap_or_default();
+    let why = why
+        .strip_prefix("The session has ended: ")
+        .unwrap_or_default();
     let text = if why.is_empty() { refused } else { why };
     let text = text.trim_end_matches('.');
     text.strip_suffix(". Sign in again")
@@ -226,12 +229,15 @@ async fn refreshed(login: &Login, why: &str) -> tapd_client::Result<Login> {
             "the server's answer to a refresh held no token".into(),
         ));
     }
-    let expires_at = answer["expires_at"].as_str().map(str::to_string).or_else(|| {
-        let secs = answer["expires_in"].as_i64()?;
-        Some(time_text(
-            OffsetDateTime::now_utc() + time::Duration::seconds(secs.clamp(0, 366 * 86_400)),
-        ))
-    });
+    let expires_at = answer["expires_at"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| {
+            let secs = answer["expires_in"].as_i64()?;
+            Some(time_text(
+                OffsetDateTime::now_utc() + time::Duration::seconds(secs.clamp(0, 366 * 86_400)),
+            ))
+        });
     let fresh = Login {
         access_token: access_token.to_string(),
         refresh_token: answer["refresh_token"]
@@ -277,10 +283,12 @@ impl TokenSource for NotSignedIn {
 /// An error said so that the person knows what to do: a server that doesn't answer is named,
 /// with how to point the CLI at another.
 pub fn explain(error: anyhow::Error, server: &str) -> anyhow::Error {
-    let unreachable = error.chain().find_map(|e| match e.downcast_ref::<ClientError>() {
-        Some(ClientError::Http(http)) if http.is_connect() || http.is_timeout() => Some(http),
-        _ => None,
-    });
+    let unreachable = error
+        .chain()
+        .find_map(|e| match e.downcast_ref::<ClientError>() {
+            Some(ClientError::Http(http)) if http.is_connect() || http.is_timeout() => Some(http),
+            _ => None,
+        });
     let Some(http) = unreachable else {
         return error;
     };

@@ -41,16 +41,19 @@ fn kept(client: &Client, tokens: TokenResponse) -> anyhow::Result<Login> {
         let payload = jwt.split('.').nth(1)?;
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
     };
-    let user = [tokens.id_token.as_deref(), Some(tokens.access_token.as_str())]
-        .into_iter()
-        .flatten()
-        .filter_map(claims)
-        .find_map(|c| {
-            c.get("preferred_username")
-                .or_else(|| c.get("upn"))
-                .and_then(|u| u.as_str().map(str::to_string))
-        })
-        .unwrap_or_default();
+    let user = [
+        tokens.id_token.as_deref(),
+        Some(tokens.access_token.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(claims)
+    .find_map(|c| {
+        c.get("preferred_username")
+            .or_else(|| c.get("upn"))
+            .and_then(|u| u.as_str().map(str::to_string))
+    })
+    .unwrap_or_default();
     let expires = OffsetDateTime::now_utc()
         + time::Duration::seconds(tokens.expires_in.clamp(0, 366 * 86_400));
     Ok(Login {
@@ -177,7 +180,12 @@ async fn redirect(listener: &TcpListener, state: &str) -> anyhow::Result<String>
                     == 0
         });
         if path != "/" || !state_ok {
-            answer(&mut stream, "404 Not Found", "Not the sign-in this terminal waits for.").await;
+            answer(
+                &mut stream,
+                "404 Not Found",
+                "Not the sign-in this terminal waits for.",
+            )
+            .await;
             continue;
         }
         if let Some(code) = param("code") {
@@ -191,7 +199,12 @@ async fn redirect(listener: &TcpListener, state: &str) -> anyhow::Result<String>
         }
         let error = param("error").unwrap_or_else(|| "no code".into());
         let description = param("error_description").unwrap_or_default();
-        answer(&mut stream, "400 Bad Request", "The sign-in failed; the terminal says why.").await;
+        answer(
+            &mut stream,
+            "400 Bad Request",
+            "The sign-in failed; the terminal says why.",
+        )
+        .await;
         bail!("the sign-in was refused: {error}: {description}");
     }
 }
@@ -216,9 +229,7 @@ async fn request_target(stream: &mut TcpStream) -> std::io::Result<Option<String
 }
 
 async fn answer(stream: &mut TcpStream, status: &str, text: &str) {
-    let body = format!(
-        "<!doctype html><meta charset=\"utf-8\"><title>tapd</title><p>{text}</p>"
-    );
+    let body = format!("<!doctype html><meta charset=\"utf-8\"><title>tapd</title><p>{text}</p>");
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nConnection: close\r\n\r\n{body}",

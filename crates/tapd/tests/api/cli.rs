@@ -370,7 +370,10 @@ fn read_stderr_until(
     loop {
         let mut line = String::new();
         let n = stderr.read_line(&mut line).expect("read stderr");
-        assert!(n > 0, "tapd login ended before printing what was expected: {seen}");
+        assert!(
+            n > 0,
+            "tapd login ended before printing what was expected: {seen}"
+        );
         if let Some(found) = pick(line.trim()) {
             return found;
         }
@@ -414,7 +417,9 @@ async fn login_by_device_code_or_browser_is_kept_renewed_and_ends_with_its_pass(
     // The admin is signed in in a browser (with the printed one-time pass).
     let mut browser = Browser::new(&server);
     let page = browser.get("/signin").await;
-    let home = browser.sign_in_with_tap(page, "admin@tapd.local", &pass).await;
+    let home = browser
+        .sign_in_with_tap(page, "admin@tapd.local", &pass)
+        .await;
     assert_eq!(home.status, reqwest::StatusCode::SEE_OTHER, "{}", home.body);
 
     // `tapd login --device-code` prints a code; the admin approves it on /device.
@@ -436,9 +441,16 @@ async fn login_by_device_code_or_browser_is_kept_renewed_and_ends_with_its_pass(
         .await;
     assert!(confirm.body.contains("tapd CLI"), "{}", confirm.body);
     let approved = browser
-        .post("/device/approve", &[("csrf", &csrf), ("user_code", &user_code)])
+        .post(
+            "/device/approve",
+            &[("csrf", &csrf), ("user_code", &user_code)],
+        )
         .await;
-    assert!(approved.body.contains("Device signed in"), "{}", approved.body);
+    assert!(
+        approved.body.contains("Device signed in"),
+        "{}",
+        approved.body
+    );
     let out = finish(login);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("Signed in as admin@tapd.local"),
@@ -471,20 +483,28 @@ async fn login_by_device_code_or_browser_is_kept_renewed_and_ends_with_its_pass(
         .await
         .expect("my pass");
     let id = passes["value"][0]["id"].as_str().expect("pass id");
-    me.delete(&format!("/v1.0/me/authentication/temporaryAccessPassMethods/{id}"))
-        .await
-        .expect("delete my pass");
+    me.delete(&format!(
+        "/v1.0/me/authentication/temporaryAccessPassMethods/{id}"
+    ))
+    .await
+    .expect("delete my pass");
     let ended = env.tapd(&["user", "list"]);
     assert!(!ended.status.success());
     let said = String::from_utf8_lossy(&ended.stderr);
     assert!(said.contains("session has ended"), "{said}");
     assert!(said.contains("Temporary Access Pass"), "says why: {said}");
-    assert!(said.contains("tapd login --browser"), "says what to do: {said}");
+    assert!(
+        said.contains("tapd login --browser"),
+        "says what to do: {said}"
+    );
 
     // `tapd login --browser`: the printed URL, signed in on the pages, back to the listener.
     let recovered = env.ok(&["recover", "--upn", "admin@tapd.local"]);
-    let fresh = line_after(&recovered, "One-time Temporary Access Pass for admin@tapd.local:")
-        .to_string();
+    let fresh = line_after(
+        &recovered,
+        "One-time Temporary Access Pass for admin@tapd.local:",
+    )
+    .to_string();
     let mut login = env
         .command(&["login", "--browser", "--no-open", "--server", &server])
         .stdout(Stdio::piped())
@@ -497,20 +517,30 @@ async fn login_by_device_code_or_browser_is_kept_renewed_and_ends_with_its_pass(
     });
     assert!(url.contains("code_challenge_method=S256"), "{url}");
     let page = browser.get(&url).await;
-    let back = browser.sign_in_with_tap(page, "admin@tapd.local", &fresh).await;
+    let back = browser
+        .sign_in_with_tap(page, "admin@tapd.local", &fresh)
+        .await;
     let to_cli = back.location.clone().expect("a redirect to the CLI");
     assert!(to_cli.starts_with("http://127.0.0.1:"), "{to_cli}");
-    let answered = reqwest::get(&to_cli).await.expect("the CLI's listener answers");
+    let answered = reqwest::get(&to_cli)
+        .await
+        .expect("the CLI's listener answers");
     assert_eq!(answered.status(), reqwest::StatusCode::OK);
     finish(login);
     assert!(env.ok(&["user", "list"]).contains("admin@tapd.local"));
-    assert_eq!(kept_login(&env)["client_id"], json!(tapd_core::CLI_CLIENT_ID.to_string()));
+    assert_eq!(
+        kept_login(&env)["client_id"],
+        json!(tapd_core::CLI_CLIENT_ID.to_string())
+    );
 
     // A server that is down is named, with what to do.
     let down = env.tapd(&["user", "list", "--server", "http://127.0.0.1:1"]);
     let said = String::from_utf8_lossy(&down.stderr);
     assert!(!down.status.success());
-    assert!(said.contains("cannot reach tapd at http://127.0.0.1:1"), "{said}");
+    assert!(
+        said.contains("cannot reach tapd at http://127.0.0.1:1"),
+        "{said}"
+    );
     assert!(said.contains("TAPD_SERVER"), "{said}");
     assert!(!said.contains("not signed in"), "{said}");
 

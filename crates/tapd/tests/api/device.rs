@@ -122,8 +122,14 @@ async fn a_device_polls_until_the_person_approves_and_redeems_its_code_once() {
     );
 
     let started = start(&app, &cli_id()).await;
-    let user_code = started["user_code"].as_str().expect("user code").to_string();
-    let device_code = started["device_code"].as_str().expect("device code").to_string();
+    let user_code = started["user_code"]
+        .as_str()
+        .expect("user code")
+        .to_string();
+    let device_code = started["device_code"]
+        .as_str()
+        .expect("device code")
+        .to_string();
     assert_eq!(user_code.len(), 9, "{user_code}");
     assert!(
         user_code
@@ -131,7 +137,10 @@ async fn a_device_polls_until_the_person_approves_and_redeems_its_code_once() {
             .all(|c| c == '-' || "BCDFGHJKLMNPQRSTVWXZ".contains(c)),
         "{user_code}"
     );
-    assert_eq!((started["expires_in"].as_i64(), started["interval"].as_i64()), (Some(900), Some(5)));
+    assert_eq!(
+        (started["expires_in"].as_i64(), started["interval"].as_i64()),
+        (Some(900), Some(5))
+    );
     let uri = started["verification_uri"].as_str().expect("uri");
     assert!(uri.ends_with("/device"), "{uri}");
     assert!(
@@ -140,15 +149,31 @@ async fn a_device_polls_until_the_person_approves_and_redeems_its_code_once() {
             .expect("complete")
             .ends_with(&format!("/device?user_code={user_code}"))
     );
-    assert!(started["message"].as_str().expect("message").contains(&user_code));
+    assert!(
+        started["message"]
+            .as_str()
+            .expect("message")
+            .contains(&user_code)
+    );
 
     // Pending, then too fast, then pending again after the (grown) interval.
-    assert_eq!(refused(&poll(&app, &cli_id(), &device_code).await), "authorization_pending");
+    assert_eq!(
+        refused(&poll(&app, &cli_id(), &device_code).await),
+        "authorization_pending"
+    );
     let fast = poll(&app, &cli_id(), &device_code).await;
     assert_eq!(refused(&fast), "slow_down");
-    assert!(fast.1["error_description"].as_str().expect("why").contains("10 seconds"));
+    assert!(
+        fast.1["error_description"]
+            .as_str()
+            .expect("why")
+            .contains("10 seconds")
+    );
     app.clock.advance(Duration::seconds(10));
-    assert_eq!(refused(&poll(&app, &cli_id(), &device_code).await), "authorization_pending");
+    assert_eq!(
+        refused(&poll(&app, &cli_id(), &device_code).await),
+        "authorization_pending"
+    );
 
     // The person opens the complete URI: asked to sign in first, then the code is filled in.
     let mut browser = Browser::new(&app.base);
@@ -173,10 +198,28 @@ async fn a_device_polls_until_the_person_approves_and_redeems_its_code_once() {
     assert_eq!(claims["azp"], json!(cli_id()));
     assert_eq!(claims["upn"], json!(app.admin_user.upn));
     let graph = app.anon.clone().with_token(access);
-    assert!(graph.get("/v1.0/users").await.is_ok(), "the admin's roles hold");
+    assert!(
+        graph.get("/v1.0/users").await.is_ok(),
+        "the admin's roles hold"
+    );
 
     // Redeemed once; approving again is refused.
-    assert_eq!(refused(&poll(&app, &cli_id(), &device_code).await), "invalid_grant");
+    assert_eq!(
+        refused(&poll(&app, &cli_id(), &device_code).await),
+        "invalid_grant"
+    );
+    let audits = app
+        .admin
+        .get("/v1.0/auditLogs/directoryAudits")
+        .await
+        .expect("audit");
+    assert!(
+        audits
+            .to_string()
+            .contains("User approved a device sign-in"),
+        "the approval is audited"
+    );
+    assert!(!audits.to_string().contains(&user_code), "never the code");
     let again = enter(&mut browser, &user_code).await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
 
@@ -187,7 +230,10 @@ async fn a_device_polls_until_the_person_approves_and_redeems_its_code_once() {
         &[
             ("grant_type", "refresh_token"),
             ("client_id", &cli_id()),
-            ("refresh_token", tokens["refresh_token"].as_str().expect("rt")),
+            (
+                "refresh_token",
+                tokens["refresh_token"].as_str().expect("rt"),
+            ),
         ],
     )
     .await;
@@ -200,23 +246,47 @@ async fn denied_expired_unknown_and_foreign_device_codes_are_refused() {
     let mut browser = admin_browser(&app).await;
 
     let denied = start(&app, &cli_id()).await;
-    let page = answer(&mut browser, denied["user_code"].as_str().expect("code"), false).await;
+    let page = answer(
+        &mut browser,
+        denied["user_code"].as_str().expect("code"),
+        false,
+    )
+    .await;
     assert!(page.body.contains("denied"), "{}", page.body);
     let device_code = denied["device_code"].as_str().expect("code");
-    assert_eq!(refused(&poll(&app, &cli_id(), device_code).await), "access_denied");
+    assert_eq!(
+        refused(&poll(&app, &cli_id(), device_code).await),
+        "access_denied"
+    );
 
     let late = start(&app, &cli_id()).await;
     app.clock.advance(Duration::minutes(15));
     let device_code = late["device_code"].as_str().expect("code");
-    assert_eq!(refused(&poll(&app, &cli_id(), device_code).await), "expired_token");
+    assert_eq!(
+        refused(&poll(&app, &cli_id(), device_code).await),
+        "expired_token"
+    );
     let too_late = enter(&mut browser, late["user_code"].as_str().expect("code")).await;
-    assert_eq!(too_late.status, StatusCode::BAD_REQUEST, "an expired code can't be approved");
+    assert_eq!(
+        too_late.status,
+        StatusCode::BAD_REQUEST,
+        "an expired code can't be approved"
+    );
 
-    assert_eq!(refused(&poll(&app, &cli_id(), "no-such-code").await), "invalid_grant");
+    assert_eq!(
+        refused(&poll(&app, &cli_id(), "no-such-code").await),
+        "invalid_grant"
+    );
     let (status, body) = poll(&app, &cli_id(), "").await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
     let (status, body) = poll(&app, &uuid::Uuid::new_v4().to_string(), "x").await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
 
     // A code issued to the CLI is no good to another client.
     let spa = app
@@ -230,12 +300,18 @@ async fn denied_expired_unknown_and_foreign_device_codes_are_refused() {
     let other = spa["appId"].as_str().expect("appId");
     let mine = start(&app, &cli_id()).await;
     let device_code = mine["device_code"].as_str().expect("code");
-    assert_eq!(refused(&poll(&app, other, device_code).await), "invalid_grant");
+    assert_eq!(
+        refused(&poll(&app, other, device_code).await),
+        "invalid_grant"
+    );
 
     // No scope, no device code.
     let (status, body) =
         form_post(&app, "/oauth2/v2.0/devicecode", &[("client_id", &cli_id())]).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
     // A confidential client must authenticate.
     let (confidential, _) = app.register_app(&[]).await;
     let (status, body) = form_post(
@@ -244,7 +320,10 @@ async fn denied_expired_unknown_and_foreign_device_codes_are_refused() {
         &[("client_id", &confidential), ("scope", "openid")],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
 }
 
 #[tokio::test]
@@ -256,20 +335,39 @@ async fn guessing_user_codes_is_throttled_per_person() {
     // A malformed code is not a guess.
     let malformed = enter(&mut browser, "not a code").await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
-    assert!(malformed.body.contains("eight-letter"), "{}", malformed.body);
-    let wrong = if user_code == "BBBB-BBBB" { "CCCC-CCCC" } else { "BBBB-BBBB" };
+    assert!(
+        malformed.body.contains("eight-letter"),
+        "{}",
+        malformed.body
+    );
+    let wrong = if user_code == "BBBB-BBBB" {
+        "CCCC-CCCC"
+    } else {
+        "BBBB-BBBB"
+    };
     for _ in 0..10 {
         let page = enter(&mut browser, wrong).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     }
     let blocked = enter(&mut browser, &user_code).await;
-    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS, "{}", blocked.body);
-    assert!(blocked.body.contains("Too many wrong codes"), "{}", blocked.body);
+    assert_eq!(
+        blocked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        blocked.body
+    );
+    assert!(
+        blocked.body.contains("Too many wrong codes"),
+        "{}",
+        blocked.body
+    );
 
     // Another person is not held back by the guesser.
     let other = app.create_user("bob").await;
     let mut bob = Browser::new(&app.base);
-    let home = bob.sign_in_with_password(&other.upn, "correct horse battery").await;
+    let home = bob
+        .sign_in_with_password(&other.upn, "correct horse battery")
+        .await;
     assert_eq!(home.status, StatusCode::SEE_OTHER, "{}", home.body);
     assert_eq!(enter(&mut bob, &user_code).await.status, StatusCode::OK);
 
@@ -285,24 +383,37 @@ async fn guessing_user_codes_is_throttled_per_person() {
 async fn a_device_signed_in_with_a_pass_ends_with_the_pass() {
     let app = TestApp::spawn().await;
     let user = app.create_user("alice").await;
-    let pass = app
-        .issue(&user.upn, json!({"lifetimeInMinutes": 60}))
-        .await;
+    let pass = app.issue(&user.upn, json!({"lifetimeInMinutes": 60})).await;
     let mut browser = Browser::new(&app.base);
     let page = browser.get("/signin").await;
-    let home = browser.sign_in_with_tap(page, &user.upn, code_of(&pass)).await;
+    let home = browser
+        .sign_in_with_tap(page, &user.upn, code_of(&pass))
+        .await;
     assert_eq!(home.status, StatusCode::SEE_OTHER, "{}", home.body);
 
     app.clock.advance(Duration::minutes(50));
     let started = start(&app, &cli_id()).await;
-    answer(&mut browser, started["user_code"].as_str().expect("code"), true).await;
-    let (status, tokens) = poll(&app, &cli_id(), started["device_code"].as_str().expect("code")).await;
+    answer(
+        &mut browser,
+        started["user_code"].as_str().expect("code"),
+        true,
+    )
+    .await;
+    let (status, tokens) = poll(
+        &app,
+        &cli_id(),
+        started["device_code"].as_str().expect("code"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert!(
         tokens["expires_in"].as_i64().expect("expires_in") <= 600,
         "capped at the pass: {tokens}"
     );
-    assert_eq!(claims(tokens["access_token"].as_str().expect("at"))["amr"], json!(["tap"]));
+    assert_eq!(
+        claims(tokens["access_token"].as_str().expect("at"))["amr"],
+        json!(["tap"])
+    );
     // At the pass's end, the refresh is refused and says why.
     app.clock.advance(Duration::minutes(10));
     let (status, body) = form_post(
@@ -311,11 +422,17 @@ async fn a_device_signed_in_with_a_pass_ends_with_the_pass() {
         &[
             ("grant_type", "refresh_token"),
             ("client_id", &cli_id()),
-            ("refresh_token", tokens["refresh_token"].as_str().expect("rt")),
+            (
+                "refresh_token",
+                tokens["refresh_token"].as_str().expect("rt"),
+            ),
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
     assert!(
         body["error_description"]
             .as_str()
@@ -353,7 +470,9 @@ async fn the_cli_client_comes_back_to_the_loopback_on_any_port_and_only_there() 
     let page = browser.get(&authorize(&cli_id(), loopback)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("tapd CLI"), "{}", page.body);
-    let back = browser.sign_in_with_tap(page, &user.upn, code_of(&pass)).await;
+    let back = browser
+        .sign_in_with_tap(page, &user.upn, code_of(&pass))
+        .await;
     assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
     let location = back.location.clone().expect("redirect");
     assert!(location.starts_with(loopback), "{location}");
@@ -361,7 +480,11 @@ async fn the_cli_client_comes_back_to_the_loopback_on_any_port_and_only_there() 
     let code = back.param("code").expect("code");
 
     // Any other port, and IPv6's loopback, while signed in: straight back.
-    for uri in ["http://127.0.0.1:1/", "http://127.0.0.1:65535/", "http://[::1]:8400/"] {
+    for uri in [
+        "http://127.0.0.1:1/",
+        "http://127.0.0.1:65535/",
+        "http://[::1]:8400/",
+    ] {
         let again = browser.get(&authorize(&cli_id(), uri)).await;
         assert_eq!(again.status, StatusCode::SEE_OTHER, "{uri}: {}", again.body);
         assert!(again.location.expect("redirect").starts_with(uri));
@@ -377,7 +500,11 @@ async fn the_cli_client_comes_back_to_the_loopback_on_any_port_and_only_there() 
     ] {
         let refused = browser.get(&authorize(&cli_id(), uri)).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{uri}");
-        assert!(refused.body.contains("is not registered"), "{uri}: {}", refused.body);
+        assert!(
+            refused.body.contains("is not registered"),
+            "{uri}: {}",
+            refused.body
+        );
     }
     // Not for another client: its loopback URI matches exactly.
     let other = app
@@ -389,9 +516,13 @@ async fn the_cli_client_comes_back_to_the_loopback_on_any_port_and_only_there() 
         .await
         .expect("register");
     let other_id = other["appId"].as_str().expect("appId");
-    let exact = browser.get(&authorize(other_id, "http://127.0.0.1:8400/")).await;
+    let exact = browser
+        .get(&authorize(other_id, "http://127.0.0.1:8400/"))
+        .await;
     assert_eq!(exact.status, StatusCode::SEE_OTHER);
-    let moved = browser.get(&authorize(other_id, "http://127.0.0.1:8401/")).await;
+    let moved = browser
+        .get(&authorize(other_id, "http://127.0.0.1:8401/"))
+        .await;
     assert_eq!(moved.status, StatusCode::BAD_REQUEST);
 
     // The code, with PKCE and the same redirect URI, is a token for Graph with the user's roles.
@@ -412,10 +543,7 @@ async fn the_cli_client_comes_back_to_the_loopback_on_any_port_and_only_there() 
         .anon
         .clone()
         .with_token(tokens["access_token"].as_str().expect("at"));
-    assert_eq!(
-        graph.me().await.expect("me").user_principal_name,
-        user.upn
-    );
+    assert_eq!(graph.me().await.expect("me").user_principal_name, user.upn);
     assert_eq!(
         status_of(graph.get(tapd_client::Client::POLICY_PATH).await),
         403,
@@ -425,14 +553,24 @@ async fn the_cli_client_comes_back_to_the_loopback_on_any_port_and_only_there() 
         .assign_role(&user.id, Role::GlobalReader.template_id())
         .await
         .expect("assign");
-    assert!(graph.get(tapd_client::Client::POLICY_PATH).await.is_ok(), "roles are read afresh");
+    assert!(
+        graph.get(tapd_client::Client::POLICY_PATH).await.is_ok(),
+        "roles are read afresh"
+    );
 
     // The built-in client is no registration: not listed, not deletable.
     let listed = app.admin.get("/v1.0/applications").await.expect("list");
     assert!(!listed.to_string().contains(&cli_id()));
     assert_eq!(
-        status_of(app.admin.delete(&format!("/v1.0/applications/{}", cli_id())).await),
+        status_of(
+            app.admin
+                .delete(&format!("/v1.0/applications/{}", cli_id()))
+                .await
+        ),
         404
     );
-    assert_eq!(browser.get(&authorize(&cli_id(), loopback)).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.get(&authorize(&cli_id(), loopback)).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
