@@ -229,7 +229,9 @@ async fn request_target(stream: &mut TcpStream) -> std::io::Result<Option<String
 }
 
 async fn answer(stream: &mut TcpStream, status: &str, text: &str) {
-    let body = format!("<!doctype html><meta charset=\"utf-8\"><title>tapd</title><p>{text}</p>");
+    let body = format!(
+        "<!doctype html><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>tapd</title><p>{text}</p>"
+    );
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
