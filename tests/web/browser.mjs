@@ -7,11 +7,14 @@
 // Then: a new pass is shown once after a redirect (a reload neither shows it again nor issues
 // another), a pass-only user is offered the pass first, deleting the pass a session was opened
 // with signs it out and the sign-in page says why, the policy page words its refusals with its
-// labels, and no page logs a console error or fails to load a subresource.
+// labels, `tapd login --browser` comes back to the terminal after a passkey sign-in, and no page
+// logs a console error or fails to load a subresource.
 // A screenshot of each page goes to artifacts/browser/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const env = (name) => {
@@ -397,6 +400,39 @@ await step('the admin uploads a CSV of users and downloads the results file, off
   assert.match(lines[2], /^nobody@tapd\.local,,,,failed,/);
   await page.goto('/admin/bulk');
   assert.equal(await page.locator('#bulk-download').count(), 0, 'the file is offered only once');
+});
+
+await step('tapd login --browser: the admin signs in with a passkey and the CLI keeps the tokens', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'tapd-cli-'));
+  const cliEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+  delete cliEnv.DISPLAY;
+  delete cliEnv.TAPD_TOKEN;
+  const cli = spawn(env('TAPD_BIN'), ['login', '--browser', '--no-open', '--server', env('TAPD_CLI_SERVER')], { env: cliEnv });
+  let said = '';
+  const exited = new Promise((resolve) => cli.on('exit', resolve));
+  const url = await new Promise((resolve, reject) => {
+    cli.stderr.on('data', (d) => {
+      said += d;
+      const found = said.match(/^(http\S+)$/m);
+      if (found) resolve(found[1]);
+    });
+    exited.then((code) => reject(new Error(`tapd login exited (${code}): ${said}`)));
+  });
+  const { page } = admin;
+  await signOut(page);
+  await page.goto(url);
+  assert.match(await page.textContent('main'), /to continue to tapd CLI/);
+  await shot(page, 'signin-tapd-cli');
+  await page.click('#passkey-signin');
+  await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/\?/);
+  assert.match(await page.textContent('body'), /Signed in/);
+  assert.equal(await exited, 0, said);
+  const kept = JSON.parse(readFileSync(join(home, '.config/tapd/login.json'), 'utf8'));
+  assert.equal(kept.user, env('ADMIN_UPN'));
+  assert.ok(kept.refresh_token, 'a refresh token is kept');
+  const users = execFileSync(env('TAPD_BIN'), ['user', 'list', '--json'], { env: cliEnv }).toString();
+  assert.match(users, /alice@tapd\.local/);
+  await page.goto('/mysecurityinfo');
 });
 
 await step('the icon is served, and no page logged a console error or failed to load a subresource', async () => {

@@ -20,5 +20,5 @@ admin_upn=$(sed -n 's/^First administrator: //p' "$serve_out")
 admin_pass=$(sed -n 's/^One-time Temporary Access Pass: //p' "$serve_out")
 [ -n "$admin_pass" ] || { echo "tapd did not print the first pass" >&2; cat "$serve_out" >&2; exit 1; }
 
-TAPD_URL="$url" ADMIN_UPN="$admin_upn" ADMIN_PASS="$admin_pass" TAPD_DB="$TAPD_DATA_DIR/tapd.db" \
+TAPD_URL="$url" TAPD_BIN="$tapd" TAPD_CLI_SERVER="http://127.0.0.1:$port" ADMIN_UPN="$admin_upn" ADMIN_PASS="$admin_pass" TAPD_DB="$TAPD_DATA_DIR/tapd.db" \
   ARTIFACTS="${ARTIFACTS:-$root/artifacts/browser}" node "$here/browser.mjs"

@@ -32,6 +32,9 @@ pub enum ClientError {
     /// A success whose body is not the object asked for.
     #[error("unexpected answer from the server: {0}")]
     Decode(#[from] serde_json::Error),
+    /// The token was refused and could not be renewed: the sign-in is over (and why).
+    #[error("{0}")]
+    SessionEnded(String),
 }
 
 impl ClientError {
@@ -39,18 +42,33 @@ impl ClientError {
         match self {
             ClientError::Api { status, .. } => Some(*status),
             ClientError::Http(e) => e.status(),
-            ClientError::Decode(_) => None,
+            ClientError::Decode(_) | ClientError::SessionEnded(_) => None,
         }
     }
 }
 
 pub type Result<T> = std::result::Result<T, ClientError>;
 
+/// Where a client's bearer token comes from when it can be renewed: the CLI's kept sign-in,
+/// refreshed when the server refuses the token (401).
+pub trait TokenSource: Send + Sync {
+    /// The token to send now; `None` when it is known to have expired (renew first).
+    fn current(&self) -> Option<String>;
+    /// A new token after `rejected` was refused (`why`: the server's message, empty when the
+    /// token was known to have expired); an error means the sign-in is over.
+    fn renew<'a>(
+        &'a self,
+        rejected: &'a str,
+        why: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String>> + Send + 'a>>;
+}
+
 #[derive(Clone)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
+    source: Option<std::sync::Arc<dyn TokenSource>>,
 }
 
 /// Percent-encodes a path segment (UPNs hold `@`, guests' hold `#`).
@@ -64,11 +82,21 @@ impl Client {
             base: base.into().trim_end_matches('/').to_string(),
             http: reqwest::Client::new(),
             token: None,
+            source: None,
         }
     }
 
     pub fn with_token(mut self, token: impl Into<String>) -> Client {
         self.token = Some(token.into());
+        self.source = None;
+        self
+    }
+
+    /// A client whose token comes from `source`: a request refused with 401 is sent once more
+    /// with the renewed token.
+    pub fn with_token_source(mut self, source: std::sync::Arc<dyn TokenSource>) -> Client {
+        self.token = None;
+        self.source = Some(source);
         self
     }
 
@@ -80,12 +108,40 @@ impl Client {
         self.token.as_deref()
     }
 
-    /// A request to `path` (starting with `/`), with the bearer token if there is one.
+    /// A request to `path` (starting with `/`), with the bearer token if there is a fixed one
+    /// (a token source's is added when the request is sent).
     fn builder(&self, method: Method, path: &str) -> RequestBuilder {
         let req = self.http.request(method, format!("{}{path}", self.base));
         match &self.token {
             Some(token) => req.bearer_auth(token),
             None => req,
+        }
+    }
+
+    /// Sends `req` with the token source's token; a 401 renews it and sends the request again,
+    /// once.
+    async fn send(&self, req: RequestBuilder) -> Result<Vec<u8>> {
+        let Some(source) = &self.source else {
+            return send(req).await;
+        };
+        let retry = req.try_clone();
+        let token = match source.current() {
+            Some(token) => token,
+            None => source.renew("", "").await?,
+        };
+        match send(req.bearer_auth(&token)).await {
+            Err(ClientError::Api {
+                status, message, ..
+            }) if status == StatusCode::UNAUTHORIZED => {
+                let Some(retry) = retry else {
+                    return Err(ClientError::SessionEnded(
+                        "the server refused the token".into(),
+                    ));
+                };
+                let renewed = source.renew(&token, &message).await?;
+                send(retry.bearer_auth(renewed)).await
+            }
+            other => other,
         }
     }
 
@@ -97,7 +153,7 @@ impl Client {
         if let Some(body) = body {
             req = req.json(body);
         }
-        Ok(raw_json(&send(req).await?))
+        Ok(raw_json(&self.send(req).await?))
     }
 
     /// Sends raw bytes as a JSON body, for tests of malformed input.
@@ -106,7 +162,7 @@ impl Client {
             .builder(method, path)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        Ok(raw_json(&send(req).await?))
+        Ok(raw_json(&self.send(req).await?))
     }
 
     pub async fn get(&self, path: &str) -> Result<Value> {
@@ -133,7 +189,7 @@ impl Client {
 
     /// GET `path` as a `T`: for objects at paths the typed methods don't name (a next link).
     pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        parse(&send(self.builder(Method::GET, path)).await?)
+        parse(&self.send(self.builder(Method::GET, path)).await?)
     }
 
     /// POST `body` to `path` and read the answer as a `T`.
@@ -142,7 +198,11 @@ impl Client {
         path: &str,
         body: &(impl Serialize + ?Sized),
     ) -> Result<T> {
-        parse(&send(self.builder(Method::POST, path).json(body)).await?)
+        parse(
+            &self
+                .send(self.builder(Method::POST, path).json(body))
+                .await?,
+        )
     }
 
     /// Sends `body` (if any) where the server answers without one (204).
@@ -156,7 +216,7 @@ impl Client {
         if let Some(body) = body {
             req = req.json(body);
         }
-        send(req).await.map(drop)
+        self.send(req).await.map(drop)
     }
 
     /// DELETE `path`, which answers 204.

@@ -510,3 +510,17 @@ pub struct TokenResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }
+
+/// The device authorization endpoint's answer (RFC 8628 §3.2).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct DeviceAuthorization {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    /// Seconds.
+    pub expires_in: i64,
+    /// Seconds between two polls.
+    pub interval: i64,
+    pub message: String,
+}

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::model::{Session, SignInStart, TokenResponse};
+use crate::model::{DeviceAuthorization, Session, SignInStart, TokenResponse};
 use crate::{Client, Result, parse, send};
 
 impl Client {
@@ -37,6 +37,30 @@ impl Client {
             &json!({"credential": credential}),
         )
         .await
+    }
+
+    /// Any grant at the token endpoint (authorization code, refresh, device code), as a form.
+    pub async fn token_grant(&self, form: &[(&str, &str)]) -> Result<TokenResponse> {
+        self.token_endpoint(form).await
+    }
+
+    /// A grant at the token endpoint, answered as raw JSON (a refresh of a sign-in API session
+    /// answers that session's shape, an OAuth client's the token response).
+    pub async fn token_grant_raw(&self, form: &[(&str, &str)]) -> Result<Value> {
+        self.token_endpoint(form).await
+    }
+
+    /// RFC 8628 §3.1: a device code and a user code for `client_id`.
+    pub async fn device_authorization(
+        &self,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<DeviceAuthorization> {
+        let req = self
+            .http
+            .post(format!("{}/oauth2/v2.0/devicecode", self.base))
+            .form(&[("client_id", client_id), ("scope", scope)]);
+        parse(&send(req).await?)
     }
 
     async fn token_endpoint<T: serde::de::DeserializeOwned>(

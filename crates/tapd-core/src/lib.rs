@@ -9,6 +9,7 @@
 mod apps;
 mod authorize;
 mod bulk;
+mod device;
 mod encoding;
 mod error;
 mod fido2;
@@ -24,6 +25,7 @@ mod throttle;
 pub use apps::*;
 pub use authorize::*;
 pub use bulk::*;
+pub use device::*;
 pub use encoding::*;
 pub use error::*;
 pub use fido2::*;

@@ -38,7 +38,8 @@ pub use delivery::{OpenedLink, PassLink};
 pub use directory::{GroupRecord, RoleAssignment, Tenant, UserRecord, UserType};
 pub use fido2::{RegistrationFilter, RegistrationRow};
 pub use oauth::{
-    AppRecord, AppSecret, AuthCode, Grant, Redeemed, RefreshToken, SigningKeyRow, WebSession,
+    AppRecord, AppSecret, AuthCode, DeviceApproval, DeviceCode, Grant, Redeemed, RefreshToken,
+    SigningKeyRow, WebSession,
 };
 pub use passes::{SignInView, StoredSecret};
 pub use passkeys::{Ceremony, CeremonyKind, PasskeyRecord};

@@ -9,7 +9,7 @@ use crate::sql::micros;
 use crate::{Result, Store};
 
 impl Store {
-    /// Removes what has expired or been used: codes, refresh tokens, sessions, passkey ceremonies.
+    /// Removes what has expired or been used: codes, refresh tokens, sessions, passkey ceremonies, device codes.
     pub async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
         let mut removed = 0;
         for sql in [
@@ -18,6 +18,7 @@ impl Store {
             "DELETE FROM web_sessions WHERE expires_at < $1",
             "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
             "DELETE FROM pass_links WHERE expires_at < $1",
+            "DELETE FROM device_codes WHERE expires_at < $1",
         ] {
             removed += sqlx::query(sql)
                 .bind(micros(now))
@@ -40,6 +41,7 @@ impl Store {
             ("app_secrets", "key_id, hint, secret_hash"),
             ("auth_codes", "code_hash, nonce, code_challenge"),
             ("web_sessions", "token_hash"),
+            ("device_codes", "device_code_hash, user_code_hash, scope"),
             ("policies", "id, body"),
             ("directory_audits", "id, body"),
             ("sign_ins", "id, body"),

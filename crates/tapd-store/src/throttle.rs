@@ -16,6 +16,8 @@ pub enum Subject {
     Account(Uuid),
     /// Secret checks of an OAuth client at the token endpoint.
     Client(Uuid),
+    /// User codes a signed-in person types on the device page.
+    UserCodes(Uuid),
 }
 
 impl Subject {
@@ -24,6 +26,7 @@ impl Subject {
         match self {
             Subject::Account(id) => format!("user:{id}"),
             Subject::Client(id) => format!("client:{id}"),
+            Subject::UserCodes(id) => format!("usercodes:{id}"),
         }
     }
 }

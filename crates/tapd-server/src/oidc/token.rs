@@ -1,5 +1,5 @@
 //! The token endpoint (authorization code with PKCE, refresh with rotation, client
-//! credentials), revocation (RFC 7009), introspection (RFC 7662) and userinfo: the protocol's
+//! credentials, the device code of RFC 8628) and the device authorization endpoint, revocation (RFC 7009), introspection (RFC 7662) and userinfo: the protocol's
 //! forms parsed here, the grants decided by the service.
 
 use std::net::SocketAddr;
@@ -26,12 +26,15 @@ use crate::service::oauth::{self, CodeGrant, Introspection, Presented};
 use crate::service::sessions::Tokens;
 use crate::service::signin::check_rate;
 use crate::service::{Ctx, Initiator};
+use crate::service::{code_flow, device};
 use crate::state::{AppState, SharedState};
 
 pub fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(token))
         .routes(routes!(tenant_token))
+        .routes(routes!(device_authorization))
+        .routes(routes!(tenant_device_authorization))
         .routes(routes!(revoke))
         .routes(routes!(introspect))
         .routes(routes!(userinfo))
@@ -46,6 +49,8 @@ struct TokenRequest {
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     refresh_token: Option<String>,
+    /// The device code of the device authorization grant (RFC 8628 §3.4).
+    device_code: Option<String>,
     scope: Option<String>,
     token: Option<String>,
     #[allow(dead_code)]
@@ -62,6 +67,14 @@ fn form_of(form: TokenForm) -> OAuthResult<TokenRequest> {
 
 /// Client id and secret from HTTP Basic authentication (RFC 6749 §2.3.1) or the form.
 fn presented(headers: &HeaderMap, req: &TokenRequest) -> Presented {
+    presented_as(headers, &req.client_id, &req.client_secret)
+}
+
+fn presented_as(
+    headers: &HeaderMap,
+    client_id: &Option<String>,
+    client_secret: &Option<String>,
+) -> Presented {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -83,8 +96,8 @@ fn presented(headers: &HeaderMap, req: &TokenRequest) -> Presented {
             secret: Some(secret),
         },
         None => Presented {
-            client_id: req.client_id.clone(),
-            secret: req.client_secret.clone(),
+            client_id: client_id.clone(),
+            secret: client_secret.clone(),
         },
     }
 }
@@ -140,10 +153,13 @@ async fn grant(
         Some("client_credentials") => client_credentials(state, ctx, headers, &req).await,
         Some("authorization_code") => authorization_code(state, ctx, headers, &req).await,
         Some("refresh_token") => refresh(state, ctx, headers, &req).await,
+        Some(DEVICE_CODE_GRANT) => device_code(state, ctx, headers, &req).await,
         Some(_) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "Supported grant types: authorization_code, refresh_token, client_credentials.",
+            format!(
+                "Supported grant types: authorization_code, refresh_token, client_credentials, {DEVICE_CODE_GRANT}."
+            ),
         )),
         None => Err(OAuthError::invalid_request("grant_type is required.")),
     }
@@ -199,6 +215,97 @@ async fn authorization_code(
     };
     let granted = oauth::redeem_code(&state.svc, &state.sessions, ctx, &client, code).await?;
     Ok(token_response(&granted.tokens, &granted.scope, ctx.now))
+}
+
+/// RFC 8628's grant type.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+async fn device_code(
+    state: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    req: &TokenRequest,
+) -> OAuthResult<Value> {
+    let client =
+        oauth::authenticate_client(&state.svc, ctx, &presented(headers, req), false).await?;
+    let granted = device::poll(
+        &state.svc,
+        &state.sessions,
+        ctx,
+        &client,
+        req.device_code.as_deref(),
+    )
+    .await?;
+    Ok(token_response(&granted.tokens, &granted.scope, ctx.now))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+struct DeviceCodeRequest {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+}
+
+#[utoipa::path(post, path = "/{tenant}/oauth2/v2.0/devicecode", tag = "oidc", params(("tenant" = String, Path, description = "The tenant id, or `organizations` / `common`.")), request_body(content = DeviceCodeRequest, content_type = "application/x-www-form-urlencoded"), security(()),
+    responses((status = 200, description = "A device code, and the user code for the person to enter at the verification URI (RFC 8628 §3.2).", body = shapes::DeviceAuthorization)))]
+async fn tenant_device_authorization(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<DeviceCodeRequest>, FormRejection>,
+) -> Response {
+    if !is_our_tenant(&state, &tenant) {
+        return OAuthError::unknown_tenant(&tenant).into_response();
+    }
+    device_authorization(State(state), connect, headers, form).await
+}
+
+#[utoipa::path(post, path = "/oauth2/v2.0/devicecode", tag = "oidc", request_body(content = DeviceCodeRequest, content_type = "application/x-www-form-urlencoded"), security(()),
+    responses((status = 200, description = "A device code, and the user code for the person to enter at the verification URI (RFC 8628 §3.2).", body = shapes::DeviceAuthorization)))]
+/// RFC 8628 §3.1: a device asks for a device code and a user code.
+async fn device_authorization(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<DeviceCodeRequest>, FormRejection>,
+) -> Response {
+    let ctx = state.ctx(Initiator::Anonymous, Some(peer.ip()));
+    let result = async {
+        check_rate(&state.sessions.limiter, ctx.ip)?;
+        let Form(req) = form.map_err(|_| {
+            OAuthError::invalid_request("The body must be application/x-www-form-urlencoded.")
+        })?;
+        let presented = presented_as(&headers, &req.client_id, &req.client_secret);
+        let client = oauth::authenticate_client(&state.svc, &ctx, &presented, false).await?;
+        let started = device::start(&state.svc, &ctx, &client, req.scope.as_deref()).await?;
+        let uri = format!("{}/device", state.public_url);
+        let complete = code_flow::with_params(&uri, &[("user_code", started.user_code.as_str())]);
+        Ok::<_, OAuthError>(json!({
+            "device_code": started.device_code,
+            "user_code": started.user_code,
+            "verification_uri": uri,
+            "verification_uri_complete": complete,
+            "expires_in": started.expires_in.whole_seconds(),
+            "interval": started.interval.whole_seconds(),
+            "message": format!(
+                "To sign in, use a web browser to open the page {uri} and enter the code {} to authenticate.",
+                started.user_code
+            ),
+        }))
+    };
+    match result.await {
+        Ok(body) => (
+            StatusCode::OK,
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::PRAGMA, "no-cache"),
+            ],
+            Json(body),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn refresh(

@@ -10,6 +10,7 @@ pub mod apps;
 pub mod audit;
 pub mod code_flow;
 pub mod delivery;
+pub mod device;
 pub mod fido2;
 pub mod groups;
 pub mod managers;

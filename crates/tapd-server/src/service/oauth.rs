@@ -6,7 +6,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use tapd_core::{CLIENT_THROTTLE, TapPass, Throttle};
+use tapd_core::{
+    CLI_CLIENT_ID, CLI_CLIENT_NAME, CLI_REDIRECT_URIS, CLIENT_THROTTLE, TapPass, Throttle,
+    loopback_redirect_matches,
+};
 use tapd_store::{AppRecord, AuthCode, Redeemed, RefreshToken, Subject, UserRecord, WebSession};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -26,6 +29,14 @@ pub enum Refusal {
     InvalidGrant,
     InvalidScope,
     UnauthorizedClient,
+    /// RFC 8628 §3.5: the person has not decided yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled faster than the interval.
+    SlowDown,
+    /// RFC 8628 §3.5: the person said no.
+    AccessDenied,
+    /// RFC 8628 §3.5: the device code has expired.
+    ExpiredToken,
 }
 
 impl Refusal {
@@ -36,11 +47,15 @@ impl Refusal {
             Refusal::InvalidGrant => "invalid_grant",
             Refusal::InvalidScope => "invalid_scope",
             Refusal::UnauthorizedClient => "unauthorized_client",
+            Refusal::AuthorizationPending => "authorization_pending",
+            Refusal::SlowDown => "slow_down",
+            Refusal::AccessDenied => "access_denied",
+            Refusal::ExpiredToken => "expired_token",
         }
     }
 }
 
-fn refuse(kind: Refusal, message: impl Into<String>) -> ServiceError {
+pub(super) fn refuse(kind: Refusal, message: impl Into<String>) -> ServiceError {
     ServiceError::OAuth(kind, message.into())
 }
 
@@ -48,7 +63,7 @@ pub fn invalid_request(message: impl Into<String>) -> ServiceError {
     refuse(Refusal::InvalidRequest, message)
 }
 
-fn invalid_grant(message: impl Into<String>) -> ServiceError {
+pub(super) fn invalid_grant(message: impl Into<String>) -> ServiceError {
     refuse(Refusal::InvalidGrant, message)
 }
 
@@ -85,10 +100,7 @@ pub async fn authenticate_client(
     let Some(id) = &presented.client_id else {
         return Err(invalid_request("client_id is required."));
     };
-    let app = match Uuid::parse_str(id) {
-        Ok(id) => svc.store.app_by_client_id(id).await?,
-        Err(_) => None,
-    };
+    let app = registered_app(svc, id).await?;
     let Some(secret) = presented.secret.clone() else {
         return match app {
             Some(app) if !require_secret => Ok(Client {
@@ -318,10 +330,11 @@ pub async fn refresh(
     if let Some(c) = client {
         require_authenticated(c)?;
     }
+    // The pass first: a session capped at its pass ends with it, and says so.
+    let pass = live_pass(svc, old.user_id, old.tap_id, ctx.now).await?;
     if ctx.now >= old.expires_at {
         return Err(invalid_grant("The refresh token has expired."));
     }
-    let pass = live_pass(svc, old.user_id, old.tap_id, ctx.now).await?;
     let user = enabled_user(svc, old.user_id).await?;
     let scope = narrowed_scope(&old, scope)?;
     let tokens = sessions.mint(
@@ -387,7 +400,7 @@ fn narrowed_scope(old: &RefreshToken, requested: Option<&str>) -> ServiceResult<
 
 /// The pass a session was opened with, if it is still there and unexpired; refused when the
 /// session depended on a pass that is gone.
-async fn live_pass(
+pub(super) async fn live_pass(
     svc: &Services,
     user: Uuid,
     tap_id: Option<Uuid>,
@@ -410,7 +423,7 @@ async fn live_pass(
     }
 }
 
-async fn enabled_user(svc: &Services, id: Uuid) -> ServiceResult<UserRecord> {
+pub(super) async fn enabled_user(svc: &Services, id: Uuid) -> ServiceResult<UserRecord> {
     svc.store
         .find_user(&id.to_string())
         .await?
@@ -487,21 +500,43 @@ pub async fn introspect(
     })
 }
 
-/// The registered application `client_id` names, if any.
+/// The application `client_id` names, if any: the built-in CLI client or a registered one.
 pub async fn registered_app(svc: &Services, client_id: &str) -> ServiceResult<Option<AppRecord>> {
     match Uuid::parse_str(client_id) {
+        Ok(id) if id == CLI_CLIENT_ID => Ok(Some(cli_app())),
         Ok(id) => Ok(svc.store.app_by_client_id(id).await?),
         Err(_) => Ok(None),
     }
 }
 
-/// Whether `uri` is one of the application's redirect URIs (matched exactly).
+/// The tapd CLI's first-party public client: not a row in the database, so it exists on every
+/// database, never holds a secret and can't be deleted or changed through Graph.
+pub fn cli_app() -> AppRecord {
+    AppRecord {
+        id: CLI_CLIENT_ID,
+        client_id: CLI_CLIENT_ID,
+        display_name: CLI_CLIENT_NAME.into(),
+        permissions: vec![],
+        web_redirect_uris: vec![],
+        spa_redirect_uris: vec![],
+        public_redirect_uris: CLI_REDIRECT_URIS.map(str::to_string).to_vec(),
+        created_at: OffsetDateTime::UNIX_EPOCH,
+        secrets: vec![],
+    }
+}
+
+/// Whether `uri` is one of the application's redirect URIs: matched exactly, except that the
+/// CLI's loopback redirect URIs match on any port (RFC 8252 §7.3, for native apps).
 pub fn is_registered_redirect(app: &AppRecord, uri: &str) -> bool {
-    app.web_redirect_uris
+    let exact = app
+        .web_redirect_uris
         .iter()
         .chain(&app.spa_redirect_uris)
         .chain(&app.public_redirect_uris)
-        .any(|u| u == uri)
+        .any(|u| u == uri);
+    exact
+        || (app.client_id == CLI_CLIENT_ID
+            && (app.public_redirect_uris.iter()).any(|u| loopback_redirect_matches(u, uri)))
 }
 
 /// What an authorization code is issued for.

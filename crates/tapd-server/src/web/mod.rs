@@ -1,4 +1,5 @@
 //! Everything a browser visits: the sign-in pages, OpenID Connect's authorization and logout,
+//! the device sign-in page (`/device`),
 //! My Security Info and the admin center, with cookie sessions, CSRF protection, rendering and
 //! the static files. Every form works without JavaScript. Pages render the service's typed
 //! results as the signed-in user; none of them knows a rule.
@@ -6,6 +7,7 @@
 mod admin;
 mod code_flow;
 pub mod cookies;
+mod device;
 mod oidc;
 mod pass_link;
 pub mod render;
@@ -33,6 +35,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/favicon.ico", get(favicon))
         .merge(signin::routes())
         .merge(oidc::routes())
+        .merge(device::routes())
         .merge(security_info::routes())
         .merge(admin::routes())
         .merge(pass_link::routes())

@@ -179,6 +179,8 @@ impl Store {
             "DELETE FROM group_members WHERE user_id = $1",
             "DELETE FROM role_assignments WHERE principal_id = $1",
             "DELETE FROM failure_runs WHERE subject = 'user:' || $1",
+            "DELETE FROM failure_runs WHERE subject = 'usercodes:' || $1",
+            "DELETE FROM device_codes WHERE user_id = $1",
         ] {
             sqlx::query(table).bind(&id).execute(&mut *tx).await?;
         }

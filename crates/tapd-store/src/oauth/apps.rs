@@ -163,6 +163,7 @@ impl Store {
         for sql in [
             "DELETE FROM refresh_tokens WHERE client_id = $1",
             "DELETE FROM auth_codes WHERE client_id = $1",
+            "DELETE FROM device_codes WHERE client_id = $1",
             "DELETE FROM failure_runs WHERE subject = 'client:' || $1",
         ] {
             sqlx::query(sql)

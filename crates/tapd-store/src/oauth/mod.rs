@@ -1,5 +1,5 @@
 //! What the OpenID Connect provider keeps: signing keys, app registrations and their secrets,
-//! authorization codes, refresh-token families and browser sessions. Every secret is stored as
+//! authorization codes, device codes, refresh-token families and browser sessions. Every secret is stored as
 //! a hash or sealed; codes and refresh tokens are consumed with one conditional UPDATE, so
 //! exactly one of any number of concurrent redemptions wins, on any replica.
 //!
@@ -7,11 +7,13 @@
 //! and refresh tokens, `web_sessions` the browser sessions; this module what they share.
 
 mod apps;
+mod device_codes;
 mod signing_keys;
 mod tokens;
 mod web_sessions;
 
 pub use apps::{AppRecord, AppSecret};
+pub use device_codes::{DeviceApproval, DeviceCode};
 pub use signing_keys::SigningKeyRow;
 pub use tokens::{AuthCode, RefreshToken};
 pub use web_sessions::WebSession;

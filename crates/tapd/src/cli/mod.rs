@@ -8,6 +8,7 @@ mod audit;
 mod bulk;
 mod directory;
 mod login;
+mod oauth_login;
 mod output;
 mod passes;
 
@@ -19,17 +20,29 @@ use login::Connection;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
-    /// Sign in with a Temporary Access Pass or a password and keep the token for later commands.
+    /// Sign in and keep the token for later commands (renewed as needed): in a browser
+    /// (--browser), with a code entered on another device (--device-code), or with a
+    /// Temporary Access Pass or a password (--user).
     #[command(
-        after_help = "Examples:\n  tapd login --user admin@tapd.local                 # asks for the pass\n  TAPD_SECRET=… tapd login --user admin@tapd.local --password --server https://id.example.org"
+        after_help = "Examples:\n  tapd login --browser                               # a passkey in the browser\n  tapd login --device-code                           # on a machine without a browser\n  tapd login --user admin@tapd.local                 # asks for the pass\n  TAPD_SECRET=… tapd login --user admin@tapd.local --password --server https://id.example.org"
     )]
     Login {
-        /// Your user principal name, e.g. admin@tapd.local.
-        #[arg(long)]
-        user: String,
+        /// The account to sign in (with a pass or password; with --browser, the one suggested).
+        #[arg(long, required_unless_present_any = ["browser", "device_code"])]
+        user: Option<String>,
         /// Sign in with a password instead of a pass.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["browser", "device_code"])]
         password: bool,
+        /// Sign in in a browser (passkey, pass or password) and come back through
+        /// http://127.0.0.1 on a free port.
+        #[arg(long, conflicts_with = "device_code")]
+        browser: bool,
+        /// Sign in on another device: open the printed page there and enter the code.
+        #[arg(long)]
+        device_code: bool,
+        /// With --browser: print the URL without trying to open a browser.
+        #[arg(long, requires = "browser")]
+        no_open: bool,
         /// The pass or password (read from standard input when absent).
         #[arg(long, env = "TAPD_SECRET", hide_env_values = true)]
         secret: Option<String>,
@@ -320,14 +333,57 @@ pub enum RoleCommand {
     },
 }
 
+impl AdminCommand {
+    fn connection(&self) -> Option<&Connection> {
+        match self {
+            AdminCommand::Login { conn, .. }
+            | AdminCommand::Tap { conn, .. }
+            | AdminCommand::Policy { conn, .. }
+            | AdminCommand::User { conn, .. }
+            | AdminCommand::Group { conn, .. }
+            | AdminCommand::Role { conn, .. }
+            | AdminCommand::Audit { conn, .. } => Some(conn),
+            AdminCommand::Logout => None,
+        }
+    }
+}
+
+/// Runs a command; a server that can't be reached is named in the error, with what to do.
 pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
+    let server = cmd.connection().map(Connection::server);
+    dispatch(cmd).await.map_err(|e| match &server {
+        Some(server) => login::explain(e, server),
+        None => e,
+    })
+}
+
+async fn dispatch(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         AdminCommand::Login {
             user,
             password,
             secret,
+            browser,
+            device_code,
+            no_open,
             conn,
-        } => login::login(&user, password, secret, &conn).await?,
+        } => {
+            let how = if browser {
+                login::How::Browser {
+                    login_hint: user,
+                    open: !no_open,
+                }
+            } else if device_code {
+                login::How::DeviceCode
+            } else {
+                login::How::Secret {
+                    user: user.unwrap_or_default(),
+                    password,
+                    secret,
+                }
+            };
+            login::login(how, &conn).await?
+        }
         AdminCommand::Logout => login::logout()?,
         AdminCommand::Tap { command, conn } => passes::tap(command, &conn).await?,
         AdminCommand::Policy { command, conn } => passes::policy(command, &conn).await?,

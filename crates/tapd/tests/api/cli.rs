@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tapd_client::TemporaryAccessPass;
 
 use crate::helpers::{code_of, fresh_database_url};
@@ -17,8 +17,9 @@ pub(crate) struct Env {
 }
 
 impl Env {
-    pub(crate) fn tapd(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tapd"))
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tapd"));
+        command
             .args(args)
             .env("HOME", self.dir.join("home"))
             .env("XDG_CONFIG_HOME", self.dir.join("home/.config"))
@@ -26,8 +27,13 @@ impl Env {
             .env("TAPD_DATABASE_URL", &self.database_url)
             .env_remove("TAPD_SERVER")
             .env_remove("TAPD_TOKEN")
-            .output()
-            .expect("run tapd")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY");
+        command
+    }
+
+    pub(crate) fn tapd(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run tapd")
     }
 
     /// `tapd login` as the first admin with a pass.
@@ -351,5 +357,212 @@ fn database_commands_run_from_the_wrong_folder_say_where_they_looked_and_create_
             "{args:?} left a tapd-data behind"
         );
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `tapd serve` on a fresh database in `dir`: the child, its URL and the first admin's pass.
+fn serve(env: &Env) -> (Child, String, String) {
+    let port = free_port();
+    let server = format!("http://127.0.0.1:{port}");
+    let out = env.dir.join("serve.out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapd"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("TAPD_DATA_DIR", env.dir.join("data"))
+        .env("TAPD_DATABASE_URL", &env.database_url)
+        .stdout(Stdio::from(std::fs::File::create(&out).expect("file")))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tapd serve");
+    wait_healthy(env, &server, &mut child);
+    let printed = std::fs::read_to_string(&out).expect("stdout");
+    let pass = line_after(&printed, "One-time Temporary Access Pass:").to_string();
+    (child, server, pass)
+}
+
+/// Reads `child`'s standard error until a line `pick` accepts; answers what it picked.
+fn read_stderr_until(
+    stderr: &mut impl std::io::BufRead,
+    pick: impl Fn(&str) -> Option<String>,
+) -> String {
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = stderr.read_line(&mut line).expect("read stderr");
+        assert!(
+            n > 0,
+            "tapd login ended before printing what was expected: {seen}"
+        );
+        if let Some(found) = pick(line.trim()) {
+            return found;
+        }
+        seen.push_str(&line);
+    }
+}
+
+fn kept_login(env: &Env) -> Value {
+    let text = std::fs::read_to_string(env.dir.join("home/.config/tapd/login.json")).expect("kept");
+    serde_json::from_str(&text).expect("json")
+}
+
+fn edit_login(env: &Env, field: &str, value: &str) {
+    let mut login = kept_login(env);
+    login[field] = Value::String(value.into());
+    let path = env.dir.join("home/.config/tapd/login.json");
+    std::fs::write(&path, serde_json::to_vec(&login).expect("json")).expect("write");
+}
+
+fn finish(child: Child) -> Output {
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "tapd login failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_by_device_code_or_browser_is_kept_renewed_and_ends_with_its_pass() {
+    use crate::browser::Browser;
+    let dir = std::env::temp_dir().join(format!("tapd-login-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let env = Env {
+        database_url: fresh_database_url().await,
+        dir: dir.clone(),
+    };
+    let (mut server_child, server, pass) = serve(&env);
+
+    // The admin is signed in in a browser (with the printed one-time pass).
+    let mut browser = Browser::new(&server);
+    let page = browser.get("/signin").await;
+    let home = browser
+        .sign_in_with_tap(page, "admin@tapd.local", &pass)
+        .await;
+    assert_eq!(home.status, reqwest::StatusCode::SEE_OTHER, "{}", home.body);
+
+    // `tapd login --device-code` prints a code; the admin approves it on /device.
+    let mut login = env
+        .command(&["login", "--device-code", "--server", &server])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tapd login");
+    let mut stderr = std::io::BufReader::new(login.stderr.take().expect("stderr"));
+    let user_code = read_stderr_until(&mut stderr, |line| {
+        let rest = line.split_once("enter the code ")?.1;
+        Some(rest.split_whitespace().next()?.to_string())
+    });
+    let form = browser.get("/device").await;
+    let csrf = form.input("csrf");
+    let confirm = browser
+        .post("/device", &[("csrf", &csrf), ("user_code", &user_code)])
+        .await;
+    assert!(confirm.body.contains("tapd CLI"), "{}", confirm.body);
+    let approved = browser
+        .post(
+            "/device/approve",
+            &[("csrf", &csrf), ("user_code", &user_code)],
+        )
+        .await;
+    assert!(
+        approved.body.contains("Device signed in"),
+        "{}",
+        approved.body
+    );
+    let out = finish(login);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Signed in as admin@tapd.local"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    check_private(&dir.join("home/.config/tapd/login.json"));
+    assert!(env.ok(&["user", "list"]).contains("admin@tapd.local"));
+
+    // A refused token is renewed (401, refresh, the request again) and written back.
+    let before = kept_login(&env);
+    edit_login(&env, "access_token", "not-a-token");
+    assert!(env.ok(&["user", "list"]).contains("admin@tapd.local"));
+    let after = kept_login(&env);
+    assert_ne!(after["access_token"], json!("not-a-token"));
+    assert_ne!(after["refresh_token"], before["refresh_token"], "rotated");
+    check_private(&dir.join("home/.config/tapd/login.json"));
+    // An expired one is renewed before it is sent.
+    edit_login(&env, "expires_at", "2000-01-01T00:00:00Z");
+    assert!(env.ok(&["user", "list"]).contains("admin@tapd.local"));
+    let renewed = kept_login(&env);
+    assert_ne!(renewed["refresh_token"], after["refresh_token"]);
+    assert_ne!(renewed["expires_at"], json!("2000-01-01T00:00:00Z"));
+
+    // The session came from the pass: deleting the pass ends it, and the CLI says so.
+    let me = tapd_client::Client::new(&server)
+        .with_token(renewed["access_token"].as_str().expect("token"));
+    let passes = me
+        .get("/v1.0/me/authentication/temporaryAccessPassMethods")
+        .await
+        .expect("my pass");
+    let id = passes["value"][0]["id"].as_str().expect("pass id");
+    me.delete(&format!(
+        "/v1.0/me/authentication/temporaryAccessPassMethods/{id}"
+    ))
+    .await
+    .expect("delete my pass");
+    let ended = env.tapd(&["user", "list"]);
+    assert!(!ended.status.success());
+    let said = String::from_utf8_lossy(&ended.stderr);
+    assert!(said.contains("session has ended"), "{said}");
+    assert!(said.contains("Temporary Access Pass"), "says why: {said}");
+    assert!(
+        said.contains("tapd login --browser"),
+        "says what to do: {said}"
+    );
+
+    // `tapd login --browser`: the printed URL, signed in on the pages, back to the listener.
+    let recovered = env.ok(&["recover", "--upn", "admin@tapd.local"]);
+    let fresh = line_after(
+        &recovered,
+        "One-time Temporary Access Pass for admin@tapd.local:",
+    )
+    .to_string();
+    let mut login = env
+        .command(&["login", "--browser", "--no-open", "--server", &server])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tapd login");
+    let mut stderr = std::io::BufReader::new(login.stderr.take().expect("stderr"));
+    let url = read_stderr_until(&mut stderr, |line| {
+        line.starts_with("http").then(|| line.to_string())
+    });
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    let page = browser.get(&url).await;
+    let back = browser
+        .sign_in_with_tap(page, "admin@tapd.local", &fresh)
+        .await;
+    let to_cli = back.location.clone().expect("a redirect to the CLI");
+    assert!(to_cli.starts_with("http://127.0.0.1:"), "{to_cli}");
+    let answered = reqwest::get(&to_cli)
+        .await
+        .expect("the CLI's listener answers");
+    assert_eq!(answered.status(), reqwest::StatusCode::OK);
+    finish(login);
+    assert!(env.ok(&["user", "list"]).contains("admin@tapd.local"));
+    assert_eq!(
+        kept_login(&env)["client_id"],
+        json!(tapd_core::CLI_CLIENT_ID.to_string())
+    );
+
+    // A server that is down is named, with what to do.
+    let down = env.tapd(&["user", "list", "--server", "http://127.0.0.1:1"]);
+    let said = String::from_utf8_lossy(&down.stderr);
+    assert!(!down.status.success());
+    assert!(
+        said.contains("cannot reach tapd at http://127.0.0.1:1"),
+        "{said}"
+    );
+    assert!(said.contains("TAPD_SERVER"), "{said}");
+    assert!(!said.contains("not signed in"), "{said}");
+
+    server_child.kill().expect("stop tapd serve");
+    let _ = server_child.wait();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -11,6 +11,7 @@ mod bulk;
 mod cli;
 mod client;
 mod delivery;
+mod device;
 mod directory;
 mod fido2;
 mod hardening;

@@ -63,6 +63,21 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
 }
 
+/// The device authorization endpoint's answer (RFC 8628 §3.2).
+#[derive(ToSchema)]
+pub struct DeviceAuthorization {
+    pub device_code: String,
+    /// What the person types at `verification_uri`: eight letters, `BCDF-GHJK`.
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    /// Seconds.
+    pub expires_in: i64,
+    /// Seconds to wait between two polls of the token endpoint.
+    pub interval: i64,
+    pub message: String,
+}
+
 /// Token introspection (RFC 7662): `{"active": false}` for anything not valid here.
 #[derive(ToSchema)]
 pub struct Introspection {
@@ -99,6 +114,8 @@ pub struct OpenIdConfiguration {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
+    /// RFC 8628's device authorization endpoint.
+    pub device_authorization_endpoint: String,
     pub jwks_uri: String,
     pub userinfo_endpoint: String,
     pub end_session_endpoint: String,
