@@ -395,8 +395,8 @@ await step('the admin uploads a CSV of users and downloads the results file, off
   const chunks = [];
   for await (const c of await download.createReadStream()) chunks.push(c);
   const lines = Buffer.concat(chunks).toString('utf8').trim().split('\r\n');
-  assert.equal(lines[0], 'userPrincipalName,temporaryAccessPass,startDateTime,endDateTime,status,error');
-  assert.match(lines[1], /^alice@tapd\.local,[^,]{8,},.*,issued,$/);
+  assert.equal(lines[0], 'userPrincipalName,temporaryAccessPass,startDateTime,endDateTime,status,error,oneTimeLink,deliveredTo');
+  assert.match(lines[1], /^alice@tapd\.local,[^,]{8,},.*,issued,,,$/);
   assert.match(lines[2], /^nobody@tapd\.local,,,,failed,/);
   await page.goto('/admin/bulk');
   assert.equal(await page.locator('#bulk-download').count(), 0, 'the file is offered only once');

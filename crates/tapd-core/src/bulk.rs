@@ -277,6 +277,10 @@ pub struct BulkResult {
     pub status: BulkStatus,
     /// Why the row failed, or why it was skipped.
     pub detail: String,
+    /// The one-time link that shows the pass, when it was delivered by link.
+    pub link: Option<String>,
+    /// Where the link was mailed, when it was delivered by mail.
+    pub delivered_to: Option<String>,
 }
 
 impl BulkResult {
@@ -288,6 +292,8 @@ impl BulkResult {
             end: None,
             status: BulkStatus::Failed,
             detail: detail.into(),
+            link: None,
+            delivered_to: None,
         }
     }
 }
@@ -299,8 +305,7 @@ impl From<BulkRowError> for BulkResult {
 }
 
 /// The results file's header line (with its line break).
-pub const BULK_RESULTS_HEADER: &str =
-    "userPrincipalName,temporaryAccessPass,startDateTime,endDateTime,status,error\r\n";
+pub const BULK_RESULTS_HEADER: &str = "userPrincipalName,temporaryAccessPass,startDateTime,endDateTime,status,error,oneTimeLink,deliveredTo\r\n";
 
 /// One result as a CSV line (with its line break), fields quoted where they need it.
 pub fn bulk_result_line(r: &BulkResult) -> String {
@@ -312,6 +317,8 @@ pub fn bulk_result_line(r: &BulkResult) -> String {
         &time(r.end),
         r.status.as_str(),
         &r.detail,
+        r.link.as_deref().unwrap_or(""),
+        r.delivered_to.as_deref().unwrap_or(""),
     ];
     let mut line = fields.map(csv_field).join(",");
     line.push_str("\r\n");
@@ -455,10 +462,12 @@ mod tests {
             end: Some(datetime!(2026-12-02 08:00 UTC)),
             status: BulkStatus::Issued,
             detail: String::new(),
+            link: None,
+            delivered_to: None,
         };
         assert_eq!(
             bulk_result_line(&r),
-            "a@x.test,\"ab,c\"\"d\",2026-12-02T07:00:00Z,2026-12-02T08:00:00Z,issued,\r\n"
+            "a@x.test,\"ab,c\"\"d\",2026-12-02T07:00:00Z,2026-12-02T08:00:00Z,issued,,,\r\n"
         );
     }
 

@@ -24,6 +24,8 @@ pub struct BulkOptions {
     pub out: Option<PathBuf>,
     pub skip_existing: bool,
     pub concurrency: usize,
+    /// `tapdDelivery` for every pass: `link`, `emailToUser`, `emailToManager`; `None` for the code.
+    pub delivery: Option<&'static str>,
 }
 
 /// How many rows ended which way.
@@ -63,9 +65,10 @@ pub async fn bulk(options: BulkOptions, client: &Client, json: bool) -> anyhow::
             };
             let client = client.clone();
             let skip = options.skip_existing;
+            let delivery = options.delivery;
             tasks.spawn(async move {
                 let result = match row {
-                    Ok(row) => issue(&client, &row, skip).await,
+                    Ok(row) => issue(&client, &row, skip, delivery).await,
                     Err(e) => e.into(),
                 };
                 (index, result)
@@ -143,7 +146,12 @@ fn progress_bar(len: u64) -> ProgressBar {
 }
 
 /// Issues one row's pass, first checking for one already held when `skip_existing`.
-async fn issue(client: &Client, row: &BulkRow, skip_existing: bool) -> BulkResult {
+async fn issue(
+    client: &Client,
+    row: &BulkRow,
+    skip_existing: bool,
+    delivery: Option<&str>,
+) -> BulkResult {
     if skip_existing {
         match client.list_taps(&row.upn).await {
             Ok(list) => {
@@ -156,6 +164,8 @@ async fn issue(client: &Client, row: &BulkRow, skip_existing: bool) -> BulkResul
                             .start_date_time
                             .checked_add(Duration::minutes(held.lifetime_in_minutes.into())),
                         status: BulkStatus::Skipped,
+                        link: None,
+                        delivered_to: None,
                         detail: format!(
                             "already holds a pass ({})",
                             serde_json::to_value(held.method_usability_reason)
@@ -179,6 +189,9 @@ async fn issue(client: &Client, row: &BulkRow, skip_existing: bool) -> BulkResul
     if let Some(once) = row.is_usable_once {
         body.insert("isUsableOnce".into(), json!(once));
     }
+    if let Some(delivery) = delivery {
+        body.insert("tapdDelivery".into(), json!(delivery));
+    }
     match client.create_tap(&row.upn, &Value::Object(body)).await {
         Ok(pass) => BulkResult {
             upn: row.upn.clone(),
@@ -189,6 +202,8 @@ async fn issue(client: &Client, row: &BulkRow, skip_existing: bool) -> BulkResul
             pass: pass.temporary_access_pass,
             status: BulkStatus::Issued,
             detail: String::new(),
+            link: pass.tapd_one_time_link,
+            delivered_to: pass.tapd_delivered_to,
         },
         Err(e) => BulkResult::failed(&row.upn, failure(&e)),
     }

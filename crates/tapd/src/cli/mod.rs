@@ -149,7 +149,7 @@ pub enum TapCommand {
     /// has userPrincipalName, temporaryAccessPass, startDateTime, endDateTime, status and error.
     /// Exits 1 when any row failed.
     #[command(
-        after_help = "Example:\n  tapd tap bulk --csv new-hires.csv --out passes.csv\n  tapd tap bulk --csv new-hires.csv --skip-existing --out passes-2.csv   # resume"
+        after_help = "Example:\n  tapd tap bulk --csv new-hires.csv --out passes.csv\n  tapd tap bulk --csv new-hires.csv --skip-existing --out passes-2.csv   # resume\n  tapd tap bulk --csv new-hires.csv --email manager                       # mail each manager a link"
     )]
     Bulk {
         /// The CSV file of users.
@@ -164,6 +164,12 @@ pub enum TapCommand {
         /// Passes issued at the same time.
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
+        /// Write a one-time link that shows the pass once to the results file, instead of the pass.
+        #[arg(long, conflicts_with = "email")]
+        link: bool,
+        /// Mail each user, or their manager, a one-time link (needs [smtp] on the server).
+        #[arg(long, value_name = "user|manager", value_parser = ["user", "manager"])]
+        email: Option<String>,
     },
 }
 

@@ -27,12 +27,7 @@ pub async fn tap(cmd: TapCommand, conn: &Connection) -> anyhow::Result<()> {
                 lifetime_in_minutes: lifetime,
                 is_usable_once: once.then_some(true),
             };
-            let delivery = match (link, email.as_deref()) {
-                (_, Some("user")) => Some("emailToUser"),
-                (_, Some(_)) => Some("emailToManager"),
-                (true, None) => Some("link"),
-                (false, None) => None,
-            };
+            let delivery = delivery(link, email.as_deref());
             let pass = client
                 .create_tap(
                     &user,
@@ -64,17 +59,30 @@ pub async fn tap(cmd: TapCommand, conn: &Connection) -> anyhow::Result<()> {
             out,
             skip_existing,
             concurrency,
+            link,
+            email,
         } => {
             let options = BulkOptions {
                 csv,
                 out,
                 skip_existing,
                 concurrency: concurrency.into(),
+                delivery: delivery(link, email.as_deref()),
             };
             bulk(options, &client, conn.json).await?
         }
     }
     Ok(())
+}
+
+/// `tapdDelivery` as `--link` and `--email user|manager` ask for it; `None` for the code.
+fn delivery(link: bool, email: Option<&str>) -> Option<&'static str> {
+    match (link, email) {
+        (_, Some("user")) => Some("emailToUser"),
+        (_, Some(_)) => Some("emailToManager"),
+        (true, None) => Some("link"),
+        (false, None) => None,
+    }
 }
 
 /// The issuing body with tapd's delivery extension.

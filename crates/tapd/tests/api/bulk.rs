@@ -89,7 +89,7 @@ async fn tap_bulk_issues_a_pass_per_row_and_resumes_with_skip_existing() {
     check_private(&out);
     let text = std::fs::read_to_string(&out).expect("results");
     assert!(text.starts_with(
-        "userPrincipalName,temporaryAccessPass,startDateTime,endDateTime,status,error\r\n"
+        "userPrincipalName,temporaryAccessPass,startDateTime,endDateTime,status,error,oneTimeLink,deliveredTo\r\n"
     ));
     let rows = results(&text);
     assert_eq!(rows.len(), 22, "a line per row, in the file's order");
@@ -189,6 +189,26 @@ async fn tap_bulk_issues_a_pass_per_row_and_resumes_with_skip_existing() {
         "{err}"
     );
     assert!(!out3.exists());
+
+    // Delivered by one-time link: the results file holds the link, not the pass.
+    std::fs::write(&input, "userPrincipalName\nuser1@tapd.local\n").expect("csv");
+    let out4 = dir.join("links.csv");
+    env.ok(&[
+        "tap",
+        "bulk",
+        "--csv",
+        input.to_str().expect("path"),
+        "--out",
+        out4.to_str().expect("path"),
+        "--link",
+    ]);
+    let rows4 = results(&std::fs::read_to_string(&out4).expect("results"));
+    assert_eq!(rows4[0][4], "issued", "{rows4:?}");
+    assert!(rows4[0][1].is_empty(), "no pass in the file: {rows4:?}");
+    assert!(
+        rows4[0][6].contains("/pass/") && rows4[0][6].contains("k="),
+        "{rows4:?}"
+    );
 
     operator_commands(&env, &server).await;
 
@@ -308,6 +328,29 @@ async fn the_admin_center_takes_the_same_file_and_offers_the_results_once() {
     // The file lives only in that answer: the page again offers nothing.
     let later = admin.get("/admin/bulk").await;
     assert!(!later.body.contains("data:text/csv"));
+
+    // By one-time link: the file holds links, not passes.
+    let linked = admin
+        .post_multipart(
+            "/admin/bulk",
+            &[("csrf", &csrf), ("delivery", "link")],
+            (
+                "csv",
+                "people.csv",
+                format!("userPrincipalName\n{}\n", TestApp::upn("ben")).as_bytes(),
+            ),
+        )
+        .await;
+    let at = linked.body.find(marker).expect("the download link") + marker.len();
+    let encoded = &linked.body[at..at + linked.body[at..].find('"').expect("end")];
+    let file = base64::engine::general_purpose::STANDARD
+        .decode(unescape(encoded))
+        .expect("base64");
+    let rows = results(&String::from_utf8(file).expect("utf-8"));
+    assert!(
+        rows[0][1].is_empty() && rows[0][6].contains("/pass/"),
+        "{rows:?}"
+    );
 
     // Skipping users who hold a pass; a bad file issues nothing; no CSRF token, no upload.
     let skipped = admin

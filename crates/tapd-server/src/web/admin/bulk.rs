@@ -14,8 +14,9 @@ use tapd_core::{
 };
 use time::Duration;
 
+use crate::service::Ctx;
+use crate::service::delivery::{self, Delivery, Outcome as Delivered};
 use crate::service::passes::{self, IssueInput, Subject};
-use crate::service::{Ctx, Services};
 use crate::state::{AppState, SharedState};
 use crate::web::render::render;
 use crate::web::session::Visitor;
@@ -80,6 +81,7 @@ struct Upload {
     csrf: String,
     csv: Vec<u8>,
     skip_existing: bool,
+    delivery: Delivery,
 }
 
 async fn read_upload(mut form: Multipart) -> Result<Upload, String> {
@@ -91,6 +93,11 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, String> {
         match field.name().unwrap_or_default() {
             "csrf" => upload.csrf = field.text().await.map_err(unreadable)?,
             "skip_existing" => upload.skip_existing = true,
+            "delivery" => {
+                let name = field.text().await.map_err(unreadable)?;
+                upload.delivery =
+                    Delivery::parse(&name).ok_or_else(|| format!("Unknown delivery '{name}'."))?;
+            }
             "csv" => upload.csv = field.bytes().await.map_err(unreadable)?.to_vec(),
             _ => {}
         }
@@ -118,7 +125,7 @@ async fn upload(State(state): State<SharedState>, v: Visitor, form: Multipart) -
         Ok(rows) => rows,
         Err(e) => return page(&state, &v, Some(format!("{e} Nothing was issued.")), None),
     };
-    let results = issue_all(&state, &v.ctx, rows, upload.skip_existing).await;
+    let results = issue_all(&state, &v.ctx, rows, upload.skip_existing, upload.delivery).await;
     page(&state, &v, None, Some(outcome(&results)))
 }
 
@@ -128,6 +135,7 @@ async fn issue_all(
     ctx: &Ctx,
     rows: Vec<Result<BulkRow, tapd_core::BulkRowError>>,
     skip_existing: bool,
+    delivery: Delivery,
 ) -> Vec<BulkResult> {
     let mut results: Vec<Option<BulkResult>> = vec![None; rows.len()];
     let mut tasks = tokio::task::JoinSet::new();
@@ -141,7 +149,7 @@ async fn issue_all(
             let ctx = ctx.clone();
             tasks.spawn(async move {
                 let result = match row {
-                    Ok(row) => issue_row(&state.svc, &ctx, &row, skip_existing).await,
+                    Ok(row) => issue_row(&state, &ctx, &row, skip_existing, delivery).await,
                     Err(e) => e.into(),
                 };
                 (index, result)
@@ -162,7 +170,14 @@ async fn issue_all(
         .collect()
 }
 
-async fn issue_row(svc: &Services, ctx: &Ctx, row: &BulkRow, skip_existing: bool) -> BulkResult {
+async fn issue_row(
+    state: &AppState,
+    ctx: &Ctx,
+    row: &BulkRow,
+    skip_existing: bool,
+    delivery: Delivery,
+) -> BulkResult {
+    let svc = &state.svc;
     let subject = Subject::User(&row.upn);
     if skip_existing {
         match passes::list(svc, ctx, subject).await {
@@ -174,6 +189,8 @@ async fn issue_row(svc: &Services, ctx: &Ctx, row: &BulkRow, skip_existing: bool
                     end: Some(held.pass.expires_at()),
                     status: BulkStatus::Skipped,
                     detail: format!("already holds a pass ({:?})", held.reason),
+                    link: None,
+                    delivered_to: None,
                 };
             }
             Ok((_, None)) => {}
@@ -185,19 +202,27 @@ async fn issue_row(svc: &Services, ctx: &Ctx, row: &BulkRow, skip_existing: bool
         lifetime_minutes: row.lifetime_minutes,
         is_usable_once: row.is_usable_once,
     };
-    match passes::issue(svc, ctx, subject, input).await {
+    match delivery::issue(svc, ctx, subject, input, delivery, &state.public_url).await {
         Ok(issued) => {
             let pass = &issued.view.pass;
-            BulkResult {
+            let mut result = BulkResult {
                 upn: row.upn.clone(),
-                pass: Some(issued.code),
+                pass: None,
                 start: Some(pass.start),
                 end: pass
                     .start
                     .checked_add(Duration::minutes(pass.lifetime_minutes.into())),
                 status: BulkStatus::Issued,
                 detail: String::new(),
+                link: None,
+                delivered_to: None,
+            };
+            match issued.outcome {
+                Delivered::Code(code) => result.pass = Some(code),
+                Delivered::Link(link) => result.link = Some(link.url),
+                Delivered::Mailed { to, .. } => result.delivered_to = Some(to),
             }
+            result
         }
         Err(e) => BulkResult::failed(&row.upn, e.public_message()),
     }
