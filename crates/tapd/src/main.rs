@@ -1,6 +1,7 @@
 //! The `tapd` binary: `serve` runs the service; `recover` and `app create` work on the database
 //! directly (safe while a server runs); the rest is the admin CLI, which talks HTTP.
 
+mod backup;
 mod cli;
 mod config;
 
@@ -12,7 +13,7 @@ use clap::{Parser, Subcommand};
 use tapd_core::Permission;
 use tapd_core::format_time;
 use tapd_server::service::{Services, apps, operator};
-use tapd_server::{App, Config, Keys, SystemClock};
+use tapd_server::{App, Config, Keys, SystemClock, TlsFiles};
 use tapd_store::Store;
 use time::OffsetDateTime;
 
@@ -54,6 +55,37 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Copy the database and key files into a new folder, with a manifest (SQLite: online,
+    /// while the server runs; PostgreSQL: the key files and the pg_dump command to run).
+    ///
+    /// Example: tapd backup --to /var/backups/tapd/$(date +%F)
+    Backup {
+        /// The folder to write (new or empty; created owner-only).
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// Print the manifest as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: Overrides,
+    },
+    /// Put a backup made by `tapd backup` back into the configured data dir, after checking
+    /// its manifest and hashes (stop the server first).
+    ///
+    /// Example: tapd restore --from /var/backups/tapd/2026-12-01 --force
+    Restore {
+        /// The backup folder (holds manifest.json).
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database and key files.
+        #[arg(long)]
+        force: bool,
+        /// Print what was restored as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: Overrides,
     },
     #[command(flatten)]
     Admin(cli::AdminCommand),
@@ -153,6 +185,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys {
             command: KeysCommand::List { db },
         } => list_keys(&db).await?,
+        Command::Backup { to, json, db } => {
+            let svc = open_services(&db).await?;
+            backup::backup(&Settings::load(&db)?, &svc.store, &to, json).await?;
+            svc.store.close().await;
+        }
+        Command::Restore {
+            from,
+            force,
+            json,
+            db,
+        } => backup::restore(&Settings::load(&db)?, &from, force, json)?,
         Command::Admin(cmd) => return cli::run(cmd).await,
     }
     Ok(ExitCode::SUCCESS)
@@ -336,6 +379,10 @@ async fn first_start(svc: &Services, domain: &str) -> anyhow::Result<()> {
 
 async fn serve(flags: Overrides) -> anyhow::Result<()> {
     tapd_server::memory::give_large_allocations_back();
+    // Held while serving: `tapd restore` then refuses to replace the file under this server.
+    let _db_lock = sqlite_file(&Settings::load(&flags)?.database_url())
+        .map(|db| backup::lock_shared(&db))
+        .transpose()?;
     let (settings, store, keys) = open(&flags).await?;
     init_logging(&settings.log_format);
     first_start(
@@ -343,6 +390,11 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
         &settings.domain,
     )
     .await?;
+    let tls = match settings.tls().map_err(anyhow::Error::msg)? {
+        Some((cert, key)) => Some(TlsFiles::load(cert, key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let mut config = Config::new(settings.listen, keys);
     // On the loopback, browsers reach tapd as `localhost`: passkeys need a host name, not an IP.
     config.public_url = settings.public_url.clone().or_else(|| {
@@ -350,15 +402,18 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
             .listen
             .ip()
             .is_loopback()
-            .then(|| format!("http://localhost:{}", settings.listen.port()))
+            .then(|| format!("{scheme}://localhost:{}", settings.listen.port()))
     });
+    config.tls = tls.clone();
     config.clock = Arc::new(SystemClock);
     config.signin_rate_per_sec = settings.signin_rate_per_sec;
     config.trusted_proxies = settings.trusted_proxies();
     config.metrics_from = settings.metrics_from();
     let app = App::build(config, store.clone()).await?;
-    tracing::info!(address = %app.local_addr(), database = store_kind(&store), "tapd listening");
+    tracing::info!(address = %app.local_addr(), database = store_kind(&store), tls = tls.is_some(), "tapd listening");
+    let reloader = reload_on_sighup(tls)?;
     app.serve(shutdown_signal()).await?;
+    reloader.abort();
     store.close().await;
     tracing::info!("tapd stopped");
     Ok(())
@@ -391,6 +446,38 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// SIGHUP: read the TLS certificate and key again (after a renewal). Open connections keep
+/// theirs; a file that doesn't load leaves the current certificate in place. Without TLS there
+/// is nothing to reload, and SIGHUP (`systemctl reload`) must still not stop the server. The
+/// handler is installed before this returns.
+fn reload_on_sighup(tls: Option<TlsFiles>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup = signal(SignalKind::hangup()).context("catching SIGHUP")?;
+        Ok(tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match tls.as_ref().map(TlsFiles::reload) {
+                    Some(Ok(())) => tracing::info!(
+                        file = %tls.as_ref().map(|f| f.cert_file().display().to_string()).unwrap_or_default(),
+                        "TLS certificate reloaded"
+                    ),
+                    Some(Err(e)) => tracing::error!(
+                        error = %e,
+                        "TLS certificate not reloaded; serving the previous one"
+                    ),
+                    None => tracing::info!("SIGHUP: nothing to reload (TLS is off)"),
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tls;
+        Ok(tokio::spawn(async {}))
+    }
 }
 
 async fn healthcheck(server: &str) -> ExitCode {

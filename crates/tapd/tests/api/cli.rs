@@ -11,13 +11,13 @@ use tapd_client::TemporaryAccessPass;
 
 use crate::helpers::{code_of, fresh_database_url};
 
-struct Env {
-    dir: PathBuf,
-    database_url: String,
+pub(crate) struct Env {
+    pub(crate) dir: PathBuf,
+    pub(crate) database_url: String,
 }
 
 impl Env {
-    fn tapd(&self, args: &[&str]) -> Output {
+    pub(crate) fn tapd(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_tapd"))
             .args(args)
             .env("HOME", self.dir.join("home"))
@@ -44,7 +44,7 @@ impl Env {
     }
 
     #[track_caller]
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.tapd(args);
         assert!(
             out.status.success(),
@@ -55,14 +55,14 @@ impl Env {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
 }
 
-fn wait_healthy(env: &Env, server: &str, child: &mut Child) {
+pub(crate) fn wait_healthy(env: &Env, server: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if env
@@ -81,7 +81,7 @@ fn wait_healthy(env: &Env, server: &str, child: &mut Child) {
     panic!("tapd serve did not become healthy");
 }
 
-fn line_after<'a>(text: &'a str, prefix: &str) -> &'a str {
+pub(crate) fn line_after<'a>(text: &'a str, prefix: &str) -> &'a str {
     text.lines()
         .find_map(|l| l.strip_prefix(prefix))
         .unwrap_or_else(|| panic!("no line starting {prefix:?} in {text}"))

@@ -4,6 +4,7 @@
 
 mod authenticator;
 mod authz;
+mod backup;
 mod bad_input;
 mod batch;
 mod browser;
@@ -25,3 +26,4 @@ mod queries;
 mod replicas;
 mod secrets;
 mod signin;
+mod tls;
