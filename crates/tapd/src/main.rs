@@ -379,8 +379,15 @@ async fn first_start(svc: &Services, domain: &str) -> anyhow::Result<()> {
 
 async fn serve(flags: Overrides) -> anyhow::Result<()> {
     tapd_server::memory::give_large_allocations_back();
+    let settings = Settings::load(&flags)?;
+    // Before anything is created: a first start that fails on a TLS file would have printed
+    // the first admin's pass for nothing.
+    let tls = match settings.tls().map_err(anyhow::Error::msg)? {
+        Some((cert, key)) => Some(TlsFiles::load(cert, key)?),
+        None => None,
+    };
     // Held while serving: `tapd restore` then refuses to replace the file under this server.
-    let _db_lock = sqlite_file(&Settings::load(&flags)?.database_url())
+    let _db_lock = sqlite_file(&settings.database_url())
         .map(|db| backup::lock_shared(&db))
         .transpose()?;
     let (settings, store, keys) = open(&flags).await?;
@@ -390,10 +397,6 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
         &settings.domain,
     )
     .await?;
-    let tls = match settings.tls().map_err(anyhow::Error::msg)? {
-        Some((cert, key)) => Some(TlsFiles::load(cert, key)?),
-        None => None,
-    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut config = Config::new(settings.listen, keys);
     // On the loopback, browsers reach tapd as `localhost`: passkeys need a host name, not an IP.
@@ -459,16 +462,19 @@ fn reload_on_sighup(tls: Option<TlsFiles>) -> anyhow::Result<tokio::task::JoinHa
         let mut hup = signal(SignalKind::hangup()).context("catching SIGHUP")?;
         Ok(tokio::spawn(async move {
             while hup.recv().await.is_some() {
-                match tls.as_ref().map(TlsFiles::reload) {
-                    Some(Ok(())) => tracing::info!(
-                        file = %tls.as_ref().map(|f| f.cert_file().display().to_string()).unwrap_or_default(),
+                let Some(files) = &tls else {
+                    tracing::info!("SIGHUP: nothing to reload (TLS is off)");
+                    continue;
+                };
+                match files.reload() {
+                    Ok(()) => tracing::info!(
+                        file = %files.cert_file().display(),
                         "TLS certificate reloaded"
                     ),
-                    Some(Err(e)) => tracing::error!(
+                    Err(e) => tracing::error!(
                         error = %e,
                         "TLS certificate not reloaded; serving the previous one"
                     ),
-                    None => tracing::info!("SIGHUP: nothing to reload (TLS is off)"),
                 }
             }
         }))

@@ -23,11 +23,42 @@ fn temp_dir(prefix: &str) -> std::path::PathBuf {
     dir
 }
 
+/// A `tapd serve` child process, stopped (SIGTERM, then SIGKILL) when dropped, so that a
+/// failed assertion leaves no server behind.
+pub(crate) struct Running(pub(crate) Child);
+
+impl Running {
+    pub(crate) fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Reaped already (the test stopped it): its pid may belong to another process now.
+        if !matches!(self.0.try_wait(), Ok(None)) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while matches!(self.0.try_wait(), Ok(None)) {
+            if Instant::now() > deadline {
+                let _ = self.0.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// `tapd serve` on `env`'s database, at `port`, with `public_url` as its issuer.
-fn serve(env: &Env, port: u16, public_url: &str) -> Child {
+fn serve(env: &Env, port: u16, public_url: &str) -> Running {
     let out = std::fs::File::create(env.dir.join(format!("serve-{port}.out"))).expect("file");
     let err = std::fs::File::create(env.dir.join(format!("serve-{port}.err"))).expect("file");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tapd"))
+    let child = Command::new(env!("CARGO_BIN_EXE_tapd"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--public-url", public_url])
         .env("TAPD_DATA_DIR", env.dir.join("data"))
@@ -38,23 +69,9 @@ fn serve(env: &Env, port: u16, public_url: &str) -> Child {
         .stderr(Stdio::from(err))
         .spawn()
         .expect("start tapd serve");
-    wait_healthy(env, &format!("http://127.0.0.1:{port}"), &mut child);
-    child
-}
-
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while child.try_wait().expect("poll").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.wait();
+    let mut running = Running(child);
+    wait_healthy(env, &format!("http://127.0.0.1:{port}"), &mut running.0);
+    running
 }
 
 #[track_caller]
@@ -233,7 +250,7 @@ async fn a_backup_under_sign_in_load_restores_every_acknowledged_sign_in() {
         let message = String::from_utf8_lossy(&refused.stderr);
         assert!(message.contains("server is using"), "{message}");
     }
-    stop(server);
+    drop(server);
 
     // A damaged backup is refused before anything is written.
     let damaged = source.dir.join("damaged");
@@ -301,7 +318,7 @@ async fn a_backup_under_sign_in_load_restores_every_acknowledged_sign_in() {
         .sign_in_tap("alice@tapd.local", &code)
         .await
         .expect("alice's pass works on the restored server");
-    stop(restored_server);
+    drop(restored_server);
 }
 
 fn check_private(path: &Path) {

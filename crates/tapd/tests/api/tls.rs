@@ -11,6 +11,7 @@ use tapd_server::service::{Services, operator};
 use tapd_server::{App, Config, Keys, TlsFiles};
 use tapd_store::Store;
 
+use crate::backup::Running;
 use crate::cli::free_port;
 use crate::helpers::fresh_database_url;
 
@@ -263,19 +264,25 @@ async fn the_binary_reloads_its_certificate_on_sighup() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("tls_key_file"), "{stderr}");
+    assert!(
+        !dir.join("data").exists(),
+        "a start refused for its TLS files creates nothing (no first admin's pass is spent)"
+    );
 
     let port = free_port();
     let base = format!("https://127.0.0.1:{port}");
     let log = std::fs::File::create(dir.join("serve.err")).expect("log");
-    let mut child = tapd(&["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("start tapd serve");
+    let mut child = Running(
+        tapd(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start tapd serve"),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while healthy(&trusting(&trust_a), &base).await.is_err() {
         assert!(
-            child.try_wait().expect("poll").is_none(),
+            child.0.try_wait().expect("poll").is_none(),
             "tapd serve exited"
         );
         assert!(
@@ -308,7 +315,7 @@ async fn the_binary_reloads_its_certificate_on_sighup() {
     hup(child.id());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        child.try_wait().expect("poll").is_none(),
+        child.0.try_wait().expect("poll").is_none(),
         "a bad file must not stop tapd"
     );
     assert_eq!(
@@ -330,7 +337,7 @@ async fn the_binary_reloads_its_certificate_on_sighup() {
     assert!(term.success());
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
-        if let Some(status) = child.try_wait().expect("poll") {
+        if let Some(status) = child.0.try_wait().expect("poll") {
             break status;
         }
         assert!(Instant::now() < deadline, "tapd did not stop on SIGTERM");
