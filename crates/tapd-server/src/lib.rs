@@ -28,6 +28,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use tapd_store::Store;
 use tokio::net::TcpListener;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,6 +40,8 @@ pub use state::{AppState, Clock, ManualClock, SharedState, SystemClock};
 
 use crate::http::client_addr::{self, AddressBlocks, TrustedProxies};
 use crate::http::middleware;
+use crate::http::tls::TlsListener;
+pub use crate::http::tls::{TlsError, TlsFiles};
 use crate::service::Services;
 use crate::service::ratelimit::RateLimiter;
 use crate::service::sessions::Sessions;
@@ -59,6 +62,8 @@ pub struct Config {
     pub refresh_token_ttl: time::Duration,
     /// Outgoing mail (one-time links to passes); `None` refuses mail delivery.
     pub mailer: Option<mail::Mailer>,
+    /// Serve HTTPS with this certificate and key (reloadable); plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
 }
 
 /// How long an access or ID token lasts (capped at the pass for a TAP sign-in).
@@ -77,12 +82,14 @@ impl Config {
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             refresh_token_ttl: time::Duration::hours(24),
             mailer: None,
+            tls: None,
         }
     }
 }
 
 pub struct App {
     listener: TcpListener,
+    tls: Option<TlsFiles>,
     router: Router,
     pub state: SharedState,
 }
@@ -99,7 +106,14 @@ impl App {
         let public_url = config
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{local}"))
+            .unwrap_or_else(|| {
+                let scheme = if config.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{local}")
+            })
             .trim_end_matches('/')
             .to_string();
         let issuer = format!("{public_url}/{}/v2.0", tenant.id);
@@ -129,6 +143,7 @@ impl App {
         });
         Ok(App {
             listener,
+            tls: config.tls,
             router: router(state.clone()),
             state,
         })
@@ -144,13 +159,24 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let purge = tokio::spawn(purge_expired(self.state.clone()));
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = match self.tls {
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            Some(files) => {
+                let listener =
+                    TlsListener::new(self.listener, &files).map_err(std::io::Error::other)?;
+                // `tap_io` only so that axum hands the client address to `ConnectInfo`.
+                axum::serve(listener.tap_io(|_| {}), service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        };
         purge.abort();
         served
     }

@@ -200,12 +200,26 @@ async fn open_pool(url: &str, dialect: Dialect) -> Result<AnyPool> {
     Ok(pool)
 }
 
-/// Brings the schema up to date with the dialect's migrations.
-async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<()> {
-    let migrator = match dialect {
+fn migrator(dialect: Dialect) -> sqlx::migrate::Migrator {
+    match dialect {
         Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite"),
         Dialect::Postgres => sqlx::migrate!("./migrations/postgres"),
-    };
+    }
+}
+
+/// The newest migration this build knows for `dialect`: a backup from a newer schema can't be
+/// served by it.
+pub fn latest_schema_version(dialect: Dialect) -> i64 {
+    migrator(dialect)
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Brings the schema up to date with the dialect's migrations.
+async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<()> {
+    let migrator = migrator(dialect);
     // PostgreSQL's migrator holds an advisory lock. SQLite's has no lock: a process that
     // raced another through the same migration fails it ("already exists") once the other
     // commits, and a second run then finds it applied.

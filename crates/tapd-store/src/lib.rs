@@ -33,7 +33,7 @@ mod throttle;
 use sqlx::AnyPool;
 
 pub use audit::{AuditKind, AuditRecord};
-pub use connect::{Dialect, PoolUse};
+pub use connect::{Dialect, PoolUse, latest_schema_version};
 pub use delivery::{OpenedLink, PassLink};
 pub use directory::{GroupRecord, RoleAssignment, Tenant, UserRecord, UserType};
 pub use fido2::{RegistrationFilter, RegistrationRow};

@@ -1,12 +1,13 @@
-//! Chores over the whole database rather than one aggregate: removing what has expired, and
-//! the dump of every stored text that tests search to prove no secret is kept in the clear.
+//! Chores over the whole database rather than one aggregate: removing what has expired, the
+//! online backup of a SQLite database and the schema version it records, and the dump of every
+//! stored text that tests search to prove no secret is kept in the clear.
 
 use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 
 use crate::directory::USER_COLUMNS;
 use crate::sql::micros;
-use crate::{Result, Store};
+use crate::{Dialect, Result, Store, StoreError};
 
 impl Store {
     /// Removes what has expired or been used: codes, refresh tokens, sessions, passkey ceremonies, device codes.
@@ -27,6 +28,37 @@ impl Store {
                 .rows_affected();
         }
         Ok(removed)
+    }
+
+    /// Writes a consistent copy of a SQLite database to `target` (which must not exist) while
+    /// the server keeps running: `VACUUM INTO` reads in one transaction, so the copy holds
+    /// every commit made before it started and none made after. Not for PostgreSQL (pg_dump).
+    pub async fn backup_sqlite_into(&self, target: &std::path::Path) -> Result<()> {
+        if self.dialect != Dialect::Sqlite {
+            return Err(StoreError::Conflict(
+                "an online copy is for SQLite; back PostgreSQL up with pg_dump".into(),
+            ));
+        }
+        let target = target.to_str().ok_or_else(|| {
+            StoreError::Conflict(format!(
+                "the backup path {} is not valid UTF-8",
+                target.display()
+            ))
+        })?;
+        // A string literal: VACUUM INTO takes no bound parameter for its file name.
+        let literal = format!("'{}'", target.replace('\'', "''"));
+        sqlx::query(AssertSqlSafe(format!("VACUUM INTO {literal}")))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The newest migration applied: the schema version a backup records.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(version.unwrap_or(0))
     }
 
     /// Every text column of every table, for tests that prove a secret is never stored.

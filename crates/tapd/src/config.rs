@@ -35,6 +35,10 @@ pub struct Settings {
     pub metrics_from: Vec<String>,
     /// Outgoing mail (one-time links to passes); none by default.
     pub smtp: Option<SmtpSettings>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); with `tls_key_file`.
+    pub tls_cert_file: Option<PathBuf>,
+    /// The certificate's private key (PEM); reloaded with the certificate on SIGHUP.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// `[smtp]`: the server tapd mails one-time links through.
@@ -74,6 +78,8 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             metrics_from: vec!["127.0.0.0/8".into(), "::1".into()],
             smtp: None,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -133,7 +139,7 @@ impl From<&DbFlags> for Overrides {
     }
 }
 
-const ENV_KEYS: [&str; 11] = [
+const ENV_KEYS: [&str; 13] = [
     "listen",
     "data_dir",
     "database_url",
@@ -145,6 +151,8 @@ const ENV_KEYS: [&str; 11] = [
     "log_format",
     "trusted_proxies",
     "metrics_from",
+    "tls_cert_file",
+    "tls_key_file",
 ];
 
 impl Settings {
@@ -182,6 +190,9 @@ impl Settings {
             tapd_server::mail::Mailer::new(&smtp.config())
                 .map_err(|e| Box::new(figment::Error::from(format!("smtp: {e}"))))?;
         }
+        settings
+            .tls()
+            .map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(settings)
     }
 
@@ -200,6 +211,20 @@ impl Settings {
     /// Who may read `/metrics`, as checked by [`Settings::load`].
     pub fn metrics_from(&self) -> tapd_server::http::client_addr::AddressBlocks {
         tapd_server::http::client_addr::AddressBlocks::parse(&self.metrics_from).unwrap_or_default()
+    }
+
+    /// The certificate and key files when TLS is on; one without the other is an error.
+    pub fn tls(&self) -> Result<Option<(&Path, &Path)>, String> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(_), None) => {
+                Err("tls_cert_file is set but tls_key_file is not: give both".into())
+            }
+            (None, Some(_)) => {
+                Err("tls_key_file is set but tls_cert_file is not: give both".into())
+            }
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -315,6 +340,29 @@ mod tests {
             jail.set_env("TAPD_TRUSTED_PROXIES", "[\"10.0.0.0/40\"]");
             let err = Settings::load(&flags).expect_err("a bad block fails at start");
             assert!(err.to_string().contains("trusted_proxies"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        Jail::expect_with(|jail| {
+            jail.create_file("tapd.toml", "tls_cert_file = \"/etc/tapd/cert.pem\"\n")?;
+            let flags = Overrides {
+                config: Some("tapd.toml".into()),
+                ..Overrides::default()
+            };
+            let err = Settings::load(&flags).expect_err("a certificate without its key");
+            assert!(err.to_string().contains("tls_key_file"), "{err}");
+            jail.set_env("TAPD_TLS_KEY_FILE", "/etc/tapd/key.pem");
+            let s = Settings::load(&flags).expect("both");
+            assert_eq!(
+                s.tls().expect("valid"),
+                Some((
+                    Path::new("/etc/tapd/cert.pem"),
+                    Path::new("/etc/tapd/key.pem")
+                ))
+            );
             Ok(())
         });
     }

@@ -1,6 +1,7 @@
 //! The `tapd` binary: `serve` runs the service; `recover` and `app create` work on the database
 //! directly (safe while a server runs); the rest is the admin CLI, which talks HTTP.
 
+mod backup;
 mod cli;
 mod config;
 
@@ -12,7 +13,7 @@ use clap::{Parser, Subcommand};
 use tapd_core::Permission;
 use tapd_core::format_time;
 use tapd_server::service::{Services, apps, operator};
-use tapd_server::{App, Config, Keys, SystemClock};
+use tapd_server::{App, Config, Keys, SystemClock, TlsFiles};
 use tapd_store::Store;
 use time::OffsetDateTime;
 
@@ -70,6 +71,37 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Copy the database and key files into a new folder, with a manifest (SQLite: online,
+    /// while the server runs; PostgreSQL: the key files and the pg_dump command to run).
+    ///
+    /// Example: tapd backup --to /var/backups/tapd/$(date +%F)
+    Backup {
+        /// The folder to write (new or empty; created owner-only).
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// Print the manifest as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Put a backup made by `tapd backup` back into the configured data dir, after checking
+    /// its manifest and hashes (stop the server first).
+    ///
+    /// Example: tapd restore --from /var/backups/tapd/2026-12-01 --force
+    Restore {
+        /// The backup folder (holds manifest.json).
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database and key files.
+        #[arg(long)]
+        force: bool,
+        /// Print what was restored as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbFlags,
     },
     #[command(flatten)]
     Admin(cli::AdminCommand),
@@ -232,6 +264,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys {
             command: KeysCommand::List { json, db },
         } => list_keys(json, &db).await?,
+        Command::Backup { to, json, db } => {
+            let svc = open_services(&db).await?;
+            let settings = Settings::load(&Overrides::from(&db))?;
+            backup::backup(&settings, &svc.store, &to, json).await?;
+            svc.store.close().await;
+        }
+        Command::Restore {
+            from,
+            force,
+            json,
+            db,
+        } => backup::restore(&Settings::load(&Overrides::from(&db))?, &from, force, json)?,
         Command::Admin(cmd) => return cli::run(cmd).await,
     }
     Ok(ExitCode::SUCCESS)
@@ -547,19 +591,31 @@ async fn first_start(svc: &Services, domain: &str, url: &str) -> anyhow::Result<
 
 async fn serve(flags: Overrides) -> anyhow::Result<()> {
     tapd_server::memory::give_large_allocations_back();
+    let settings = Settings::load(&flags)?;
+    // Before anything is created: a first start that fails on a TLS file would have printed
+    // the first admin's pass for nothing.
+    let tls = match settings.tls().map_err(anyhow::Error::msg)? {
+        Some((cert, key)) => Some(TlsFiles::load(cert, key)?),
+        None => None,
+    };
+    // Held while serving: `tapd restore` then refuses to replace the file under this server.
+    let _db_lock = sqlite_file(&settings.database_url())
+        .map(|db| backup::lock_shared(&db))
+        .transpose()?;
     let (settings, store, keys) = open(&flags).await?;
     init_logging(&settings.log_format);
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // On the loopback, browsers reach tapd as `localhost`: passkeys need a host name, not an IP.
     let public_url = settings.public_url.clone().or_else(|| {
         settings
             .listen
             .ip()
             .is_loopback()
-            .then(|| format!("http://localhost:{}", settings.listen.port()))
+            .then(|| format!("{scheme}://localhost:{}", settings.listen.port()))
     });
     let shown_url = public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", settings.listen));
+        .unwrap_or_else(|| format!("{scheme}://{}", settings.listen));
     let services = Services::new(store.clone(), keys.clone());
     first_start(&services, &settings.domain, shown_url.trim_end_matches('/')).await?;
     let tenant = operator::context(&services, OffsetDateTime::now_utc())
@@ -568,6 +624,7 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
         .id;
     let mut config = Config::new(settings.listen, keys);
     config.public_url = public_url;
+    config.tls = tls.clone();
     config.clock = Arc::new(SystemClock);
     config.signin_rate_per_sec = settings.signin_rate_per_sec;
     config.trusted_proxies = settings.trusted_proxies();
@@ -581,9 +638,12 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
         url = %shown_url,
         tenant = %tenant,
         database = store_kind(&store),
+        tls = tls.is_some(),
         "tapd listening"
     );
+    let reloader = reload_on_sighup(tls)?;
     app.serve(shutdown_signal()).await?;
+    reloader.abort();
     store.close().await;
     tracing::info!("tapd stopped");
     Ok(())
@@ -631,6 +691,41 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// SIGHUP: read the TLS certificate and key again (after a renewal). Open connections keep
+/// theirs; a file that doesn't load leaves the current certificate in place. Without TLS there
+/// is nothing to reload, and SIGHUP (`systemctl reload`) must still not stop the server. The
+/// handler is installed before this returns.
+fn reload_on_sighup(tls: Option<TlsFiles>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup = signal(SignalKind::hangup()).context("catching SIGHUP")?;
+        Ok(tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let Some(files) = &tls else {
+                    tracing::info!("SIGHUP: nothing to reload (TLS is off)");
+                    continue;
+                };
+                match files.reload() {
+                    Ok(()) => tracing::info!(
+                        file = %files.cert_file().display(),
+                        "TLS certificate reloaded"
+                    ),
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "TLS certificate not reloaded; serving the previous one"
+                    ),
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tls;
+        Ok(tokio::spawn(async {}))
+    }
 }
 
 async fn healthcheck(server: &str, json: bool) -> ExitCode {

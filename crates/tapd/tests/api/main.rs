@@ -4,6 +4,7 @@
 
 mod authenticator;
 mod authz;
+mod backup;
 mod bad_input;
 mod batch;
 mod browser;
@@ -28,3 +29,4 @@ mod queries;
 mod replicas;
 mod secrets;
 mod signin;
+mod tls;
