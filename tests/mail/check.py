@@ -9,8 +9,11 @@ import glob
 import html
 import json
 import os
+import csv
 import re
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -114,4 +117,37 @@ for delivery, address in [("emailToUser", "alice@example.test"),
     code = reveal(link_in(mail["data"]))
     ok(code not in mail["data"], f"{delivery}: the mail does not carry the code")
     sign_in(alice["userPrincipalName"], code)
+# `tapd tap bulk --email user`: every user of the file is mailed a link; the results file says
+# where each went and holds no pass.
+domain = admin.split("@")[1]
+people = [(f"bulk.{i}@{domain}", f"bulk{i}@example.test") for i in range(3)]
+for upn, address in people:
+    status, body = call("POST", "/v1.0/users", {
+        "userPrincipalName": upn, "displayName": upn, "accountEnabled": True, "mail": address,
+    }, token)
+    ok(status == 201, f"create {upn} ({status})")
+with tempfile.TemporaryDirectory() as work:
+    source = os.path.join(work, "people.csv")
+    with open(source, "w") as f:
+        f.write("userPrincipalName,isUsableOnce\n" + "".join(f"{upn},true\n" for upn, _ in people))
+    results = os.path.join(work, "results.csv")
+    run = subprocess.run(
+        [os.environ["TAPD_BIN"], "tap", "bulk", "--csv", source, "--out", results,
+         "--email", "user", "--server", url, "--token", token, "--json"],
+        capture_output=True, text=True)
+    ok(run.returncode == 0, f"tapd tap bulk --email user ({run.stderr.strip()})")
+    ok(json.loads(run.stdout)["issued"] == 3, "three passes issued")
+    with open(results, newline="") as f:
+        rows = list(csv.DictReader(f))
+    ok([r["deliveredTo"] for r in rows] == [a for _, a in people],
+       "the results file says where each link went, in the file's order")
+    ok(all(r["temporaryAccessPass"] == "" and r["status"] == "issued" for r in rows),
+       "the results file holds no pass")
+mails = {}
+for _ in people:
+    mail = wait_for_mail(seen)
+    mails[mail["to"][0]] = mail
+ok(sorted(mails) == sorted(a for _, a in people), "each user got their own mail")
+code = reveal(link_in(mails[people[0][1]]["data"]))
+sign_in(people[0][0], code)
 print("mail delivery: all checks passed")

@@ -3,7 +3,8 @@
 # starts it on a free loopback port saving each message to a folder, starts a real `tapd serve`
 # configured to mail through it (`[smtp]`, security "none"), and runs check.py: passes mailed to
 # a user and to their manager arrive at the right address, carry the one-time link and never
-# the code, and the link shows the pass once, which then signs in.
+# the code, and the link shows the pass once, which then signs in; `tapd tap bulk --email user`
+# mails every user of a file their own link.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -50,4 +51,4 @@ for _ in $(seq 1 100); do grep -q "smtp sink" "$work/smtp.out" && break; sleep 0
 admin=$(sed -n 's/^First administrator: //p' "$work/serve.out")
 pass=$(sed -n 's/^One-time Temporary Access Pass: //p' "$work/serve.out")
 [ -n "$pass" ] || { echo "tapd did not print the first pass" >&2; cat "$work/serve.out" >&2; exit 1; }
-"$python" "$here/check.py" "$url" "$admin" "$pass" "$work/mail"
+TAPD_BIN="$tapd" "$python" "$here/check.py" "$url" "$admin" "$pass" "$work/mail"
