@@ -2,14 +2,14 @@
 //! upload of the same file — a pass per row, bad rows reported alone, `--skip-existing` to
 //! resume, the results file owner-only and never overwritten.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::browser::{Browser, unescape};
-use crate::cli::{Env, check_private, free_port, line_after, wait_healthy};
+use crate::cli::{Env, check_private, serve};
 use crate::helpers::*;
 
 /// The results file as rows of fields (the writer quotes only what needs it; passes hold no
@@ -29,18 +29,8 @@ async fn tap_bulk_issues_a_pass_per_row_and_resumes_with_skip_existing() {
         database_url: fresh_database_url().await,
         dir: dir.clone(),
     };
-    let port = free_port();
-    let server = format!("http://127.0.0.1:{port}");
-    let stdout = std::fs::File::create(dir.join("serve.out")).expect("file");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tapd"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("TAPD_DATA_DIR", dir.join("data"))
-        .env("TAPD_DATABASE_URL", &env.database_url)
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tapd serve");
-    wait_healthy(&env, &server, &mut child);
+    let (mut child, server, code) = serve(&env);
+    let port = server.rsplit(':').next().expect("port").to_string();
     let printed = std::fs::read_to_string(dir.join("serve.out")).expect("stdout");
     assert!(
         printed.contains("(tenant id ")
@@ -48,7 +38,6 @@ async fn tap_bulk_issues_a_pass_per_row_and_resumes_with_skip_existing() {
         "the first start says which URL to open and the tenant id: {printed}"
     );
     assert!(printed.contains("printed only now"), "{printed}");
-    let code = line_after(&printed, "One-time Temporary Access Pass:").to_string();
     assert!(env.login(&server, &code).status.success());
     let login: Value = serde_json::from_slice(
         &std::fs::read(dir.join("home/.config/tapd/login.json")).expect("login"),

@@ -361,7 +361,7 @@ fn database_commands_run_from_the_wrong_folder_say_where_they_looked_and_create_
 }
 
 /// `tapd serve` on a fresh database in `dir`: the child, its URL and the first admin's pass.
-fn serve(env: &Env) -> (Child, String, String) {
+pub(crate) fn serve(env: &Env) -> (Child, String, String) {
     let port = free_port();
     let server = format!("http://127.0.0.1:{port}");
     let out = env.dir.join("serve.out");
