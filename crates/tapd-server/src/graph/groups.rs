@@ -17,7 +17,7 @@ use super::query::{
 };
 use super::users::user_json;
 use crate::http::caller::Caller;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::http::extract::{GraphJson, JsonBytes};
 use crate::openapi::shapes;
 use crate::service::groups::{self, NewGroup};
@@ -143,22 +143,9 @@ async fn count_members(
 
 /// `{"@odata.id": ".../directoryObjects/{id}"}` (or `/users/{id}`), as Graph takes a reference.
 fn referenced_id(body: &[u8]) -> ApiResult<String> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;
-    let reference = value
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .and_then(|o| o.get("@odata.id"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            ApiError::bad_request("The request body must be {\"@odata.id\": \"https://…/v1.0/directoryObjects/{id}\"}.")
-        })?;
-    let last = reference
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("");
-    Ok(last.to_string())
+    const SHAPE: &str =
+        "The request body must be {\"@odata.id\": \"https://…/v1.0/directoryObjects/{id}\"}.";
+    Ok(super::reference(body, SHAPE)?.1)
 }
 
 #[utoipa::path(post, path = "/groups/{id}/members/$ref", tag = "groups", params(("id" = String, Path, description = "The group's id.")),

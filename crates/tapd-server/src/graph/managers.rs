@@ -38,23 +38,13 @@ fn graph_not_found(e: ServiceError) -> ApiError {
 /// The id in `{"@odata.id": "…/users/{id}"}` or `…/directoryObjects/{id}`, whatever the base.
 fn manager_reference(body: &[u8]) -> ApiResult<String> {
     const SHAPE: &str = "The request body must be {\"@odata.id\": \"https://graph.microsoft.com/v1.0/users/{id}\"} (or …/directoryObjects/{id}).";
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;
-    let reference = value
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .and_then(|o| o.get("@odata.id"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request(SHAPE))?;
-    let mut segments = reference.trim_end_matches('/').rsplit('/');
-    let id = segments.next().unwrap_or("");
-    let collection = segments.next().unwrap_or("");
+    let (collection, id) = super::reference(body, SHAPE)?;
     let known = collection.eq_ignore_ascii_case("users")
         || collection.eq_ignore_ascii_case("directoryObjects");
     if !known || id.is_empty() {
         return Err(ApiError::bad_request(SHAPE));
     }
-    Ok(id.to_string())
+    Ok(id)
 }
 
 #[utoipa::path(get, path = "/users/{id}/manager", tag = "users", params(("id" = String, Path, description = "The user's id or userPrincipalName.")),

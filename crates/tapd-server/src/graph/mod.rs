@@ -36,6 +36,25 @@ pub fn routes() -> OpenApiRouter<SharedState> {
 }
 
 /// `{"value": [...]}` with the `@odata.context` Graph puts on collections.
+/// The last two segments (`{collection}/{id}`) of the URL in a reference body,
+/// `{"@odata.id": "…/directoryObjects/{id}"}`, whatever its base, as Graph takes one. A body of
+/// another shape is refused with `shape`.
+fn reference(body: &[u8], shape: &str) -> crate::http::error::ApiResult<(String, String)> {
+    use crate::http::error::ApiError;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;
+    let reference = value
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("@odata.id"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request(shape))?;
+    let mut segments = reference.trim_end_matches('/').rsplit('/');
+    let id = segments.next().unwrap_or("").to_string();
+    let collection = segments.next().unwrap_or("").to_string();
+    Ok((collection, id))
+}
+
 fn collection(state: &SharedState, context: &str, value: Vec<Value>) -> Value {
     json!({
         "@odata.context": format!("{}/v1.0/$metadata#{context}", state.public_url),
