@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::query::{Column, Listing};
-use crate::sql::{Tx, micros, rows_of};
+use crate::sql::{Tx, dialect_of, micros, rows_of};
 use crate::{Page, Result, Store, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,14 +78,19 @@ pub(crate) async fn insert_audit(tx: &mut Tx<'_>, table: &str, a: &AuditRecord) 
     Ok(())
 }
 
-/// Inserts a batch's sign-in records with one statement.
-pub(crate) async fn insert_sign_ins(tx: &mut Tx<'_>, audits: &[&AuditRecord]) -> Result<()> {
+/// Inserts a batch's records of one log with one statement.
+pub(crate) async fn insert_audits(
+    tx: &mut Tx<'_>,
+    kind: AuditKind,
+    audits: &[&AuditRecord],
+) -> Result<()> {
     if audits.is_empty() {
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO sign_ins (id, at, body) VALUES {}",
-        rows_of(audits.len(), 3)
+        "INSERT INTO {} (id, at, body) VALUES {}",
+        kind.table(),
+        rows_of(dialect_of(tx), audits.len(), 3)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for a in audits {

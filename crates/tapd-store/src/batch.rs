@@ -1,12 +1,15 @@
-//! What a sign-in writes, committed in groups: the `Store` calls of the sign-in hot path, and
-//! the writer tasks behind them.
+//! The writes of the hot paths, committed in groups: what a sign-in writes, a pass's issuance
+//! and a user's creation — the `Store` calls, and the writer tasks behind them.
 //!
-//! Every successful sign-in writes (consume the pass, store the refresh token, audit); with
-//! durable commits each transaction costs an fsync, which caps a one-at-a-time writer at a few
-//! hundred sign-ins a second. Writer tasks take whatever sign-ins are waiting and commit them in
-//! one transaction. Each sign-in keeps its own all-or-nothing outcome: a pass consumed by an
-//! earlier sign-in of the same batch (or locked meanwhile) makes only that sign-in fail, and no
-//! reply is sent before the commit is durable.
+//! Every successful sign-in writes (consume the pass, store the refresh token, audit), and so
+//! does every issuance and every new user; with durable commits each transaction costs an
+//! fsync, which caps a one-at-a-time writer at a few hundred a second. Writer tasks take
+//! whatever writes are waiting and commit them in one transaction with a fixed number of
+//! statements. Each write keeps its own all-or-nothing outcome: a pass consumed by an earlier
+//! sign-in of the same batch (or locked meanwhile) makes only that sign-in fail, a user name
+//! taken makes only that creation fail, and no reply is sent before the commit is durable. A
+//! batch that fails as a whole (a user deleted under an issuance, say) is written again one
+//! write per transaction, so that only the write at fault fails.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,9 +20,12 @@ use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::audit::{AuditRecord, insert_sign_ins};
+use crate::audit::{AuditKind, AuditRecord, insert_audits};
+use crate::delivery::{PassLink, insert_link};
+use crate::directory::{UserRecord, insert_users, upn_taken};
 use crate::oauth::{Grant, RefreshToken, WebSession, insert_refreshes, insert_web_sessions};
-use crate::sql::{Tx, begin_write, micros, placeholders};
+use crate::passes::{StoredSecret, upsert_taps};
+use crate::sql::{Tx, begin_write, dialect_of, micros, param, placeholders};
 use crate::throttle::{Subject, bump};
 use crate::{Dialect, Result, Store, StoreError};
 
@@ -60,6 +66,46 @@ impl Store {
             .map(|_| ())
     }
 
+    /// Stores a new pass for its user, replacing any pass the user had (its row takes the new
+    /// pass's id, so the old one is gone), with its audit record, in one commit. Two issuances
+    /// for the same user at once are applied one after the other (the later wins) rather than
+    /// one failing on the user's unique pass.
+    pub async fn replace_tap(
+        &self,
+        pass: &TapPass,
+        secret: &StoredSecret,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        self.replace_tap_with_link(pass, secret, None, audit).await
+    }
+
+    /// [`Store::replace_tap`], and the pass's one-time link if it has one: the user's earlier
+    /// link goes with their earlier pass, in the same commit.
+    pub async fn replace_tap_with_link(
+        &self,
+        pass: &TapPass,
+        secret: &StoredSecret,
+        link: Option<&PassLink>,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let write = Write::Issue(Box::new(Issue {
+            pass: pass.clone(),
+            secret: secret.clone(),
+            link: link.cloned(),
+        }));
+        self.sign_in_write(write, audit).await.map(|_| ())
+    }
+
+    /// Creates a user, with its audit record, in one commit; a user name already taken is a
+    /// conflict and writes nothing.
+    pub async fn create_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<()> {
+        let write = Write::CreateUser(Box::new(user.clone()));
+        match self.sign_in_write(write, audit).await?.accepted {
+            true => Ok(()),
+            false => Err(upn_taken(&user.upn)),
+        }
+    }
+
     /// Queues the write for the next batch and waits until that batch is durable.
     async fn sign_in_write(&self, write: Write, audit: &AuditRecord) -> Result<Outcome> {
         let (reply, answer) = oneshot::channel();
@@ -98,6 +144,27 @@ pub(crate) enum Write {
     WrongPassword { user: Uuid },
     /// Any other failure: the audit record alone.
     AuditOnly,
+    /// A new pass replacing the user's pass, if any.
+    Issue(Box<Issue>),
+    /// A new user; refused when the user name is taken.
+    CreateUser(Box<UserRecord>),
+}
+
+impl Write {
+    /// The log the write's audit record goes to.
+    fn audit_kind(&self) -> AuditKind {
+        match self {
+            Write::Issue(_) | Write::CreateUser(_) => AuditKind::DirectoryAudit,
+            _ => AuditKind::SignIn,
+        }
+    }
+}
+
+/// A pass's issuance.
+pub(crate) struct Issue {
+    pass: TapPass,
+    secret: StoredSecret,
+    link: Option<PassLink>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +207,8 @@ pub(crate) fn start(pool: sqlx::AnyPool, dialect: Dialect, workers: usize) -> Qu
     tx
 }
 
+/// Commits the batch and answers each job; a batch that fails is written again one job at a
+/// time, so that only the job at fault fails.
 async fn commit(pool: &sqlx::AnyPool, dialect: Dialect, jobs: Vec<Job>) {
     metrics::histogram!("tapd_sign_in_batch_size").record(jobs.len() as f64);
     match write(pool, dialect, &jobs).await {
@@ -148,16 +217,24 @@ async fn commit(pool: &sqlx::AnyPool, dialect: Dialect, jobs: Vec<Job>) {
                 let _ = job.reply.send(Ok(outcome));
             }
         }
-        Err(e) => {
-            tracing::error!(error = %e, batch = jobs.len(), "sign-in batch failed");
-            let message = e.to_string();
+        Err(e) if jobs.len() > 1 => {
+            tracing::warn!(error = %e, batch = jobs.len(), "batch failed; writing its jobs one by one");
             for job in jobs {
-                let _ = job.reply.send(Err(StoreError::Batch(format!(
-                    "sign-in batch failed: {message}"
-                ))));
+                let outcome = write(pool, dialect, std::slice::from_ref(&job)).await;
+                let _ = job.reply.send(outcome.map(|o| o[0]).map_err(failed));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "write failed");
+            for job in jobs {
+                let _ = job.reply.send(Err(failed(&e)));
             }
         }
     }
+}
+
+fn failed(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Batch(format!("write failed: {e}"))
 }
 
 /// Writes a batch in one transaction with a fixed number of statements, however many jobs:
@@ -177,9 +254,72 @@ async fn write(pool: &sqlx::AnyPool, dialect: Dialect, jobs: &[Job]) -> Result<V
     let rows = settle(jobs, &mut outcomes, &usable);
     insert_refreshes(&mut tx, &rows.refreshes).await?;
     insert_web_sessions(&mut tx, &rows.webs).await?;
-    insert_sign_ins(&mut tx, &rows.audits).await?;
+    create_users(&mut tx, jobs, &mut outcomes).await?;
+    issue_passes(&mut tx, jobs).await?;
+    for kind in [AuditKind::SignIn, AuditKind::DirectoryAudit] {
+        let audits: Vec<&AuditRecord> = jobs
+            .iter()
+            .zip(&outcomes)
+            .filter(|(job, outcome)| outcome.accepted && job.write.audit_kind() == kind)
+            .map(|(job, _)| &job.audit)
+            .collect();
+        insert_audits(&mut tx, kind, &audits).await?;
+    }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Inserts the batch's new users with one statement; a user whose name is taken (before or
+/// earlier in the batch) is skipped, and its outcome refused.
+async fn create_users(tx: &mut Tx<'_>, jobs: &[Job], outcomes: &mut [Outcome]) -> Result<()> {
+    let users: Vec<&UserRecord> = jobs
+        .iter()
+        .filter_map(|j| match &j.write {
+            Write::CreateUser(user) => Some(user.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let created = insert_users(tx, &users).await?;
+    for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+        if let Write::CreateUser(user) = &job.write {
+            outcome.accepted = created.contains(&user.id.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Stores the batch's new passes: each user's earlier links go, then one statement replaces
+/// each user's pass. A user issued two passes in the batch keeps the later one, as if the two
+/// had been written one after the other.
+async fn issue_passes(tx: &mut Tx<'_>, jobs: &[Job]) -> Result<()> {
+    let mut latest: Vec<&Issue> = Vec::new();
+    for job in jobs.iter().rev() {
+        if let Write::Issue(issue) = &job.write
+            && !latest.iter().any(|i| i.pass.user_id == issue.pass.user_id)
+        {
+            latest.push(issue);
+        }
+    }
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let users: Vec<String> = latest.iter().map(|i| i.pass.user_id.to_string()).collect();
+    let sql = format!(
+        "DELETE FROM pass_links WHERE user_id IN ({})",
+        placeholders(dialect_of(tx), 1, users.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for user in &users {
+        query = query.bind(user.clone());
+    }
+    query.execute(&mut **tx).await?;
+    let passes: Vec<(&TapPass, &StoredSecret)> =
+        latest.iter().map(|i| (&i.pass, &i.secret)).collect();
+    upsert_taps(tx, &passes).await?;
+    for link in latest.iter().filter_map(|i| i.link.as_ref()) {
+        insert_link(tx, link).await?;
+    }
+    Ok(())
 }
 
 /// Adds each wrong code to its pass's count and each wrong password to its account's run, and
@@ -228,7 +368,7 @@ async fn claim_passes(tx: &mut Tx<'_>, jobs: &[Job]) -> Result<UsablePasses> {
         .unwrap_or_else(OffsetDateTime::now_utc);
     let consumed = unlocked_ids(
         tx,
-        "UPDATE taps SET used_at = $1, failed_attempts = 0 WHERE used_at IS NULL AND",
+        "UPDATE taps SET used_at = {at}, failed_attempts = 0 WHERE used_at IS NULL AND",
         Some(micros(now)),
         &pass_ids(jobs, |p| p.is_usable_once),
     )
@@ -312,7 +452,7 @@ fn settle<'a>(jobs: &'a [Job], outcomes: &mut [Outcome], usable: &UsablePasses) 
 }
 
 /// Runs `{head} <not locked> AND id IN (ids…)` (with `RETURNING id` for an UPDATE) and
-/// answers the ids it touched. `$1` is `at` when given, then the ids.
+/// answers the ids it touched. `{at}` in `head` is bound to `at` when given, then the ids.
 ///
 /// The lock rule lives here, once: a pass is used only while it has fewer than
 /// `MAX_FAILED_ATTEMPTS` consecutive wrong codes (`TapPass::is_locked` is the same rule in
@@ -327,6 +467,7 @@ async fn unlocked_ids(
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
+    let dialect = dialect_of(tx);
     let first = if at.is_some() { 2 } else { 1 };
     let returning = if head.starts_with("UPDATE") {
         " RETURNING id"
@@ -335,8 +476,9 @@ async fn unlocked_ids(
     };
     let sql = format!(
         "{head} failed_attempts < {max} AND id IN ({ids}){returning}",
+        head = head.replace("{at}", &param(dialect, 1)),
         max = tapd_core::MAX_FAILED_ATTEMPTS,
-        ids = placeholders(first, ids.len()),
+        ids = placeholders(dialect, first, ids.len()),
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some(at) = at {
@@ -374,6 +516,124 @@ mod tests {
             }
         };
         Store::connect(&url).await.expect("connect")
+    }
+
+    fn user(upn: &str) -> UserRecord {
+        UserRecord {
+            id: Uuid::new_v4(),
+            upn: upn.into(),
+            display_name: upn.into(),
+            given_name: None,
+            surname: None,
+            mail: None,
+            account_enabled: true,
+            user_type: UserType::Member,
+            is_external: false,
+            creation_type: None,
+            external_user_state: None,
+            password_hash: None,
+            password_set_at: None,
+            created_at: OffsetDateTime::from_unix_timestamp(1_780_000_000).expect("instant"),
+        }
+    }
+
+    fn pass_for(user: &UserRecord) -> TapPass {
+        TapPass {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            created_at: user.created_at,
+            start: user.created_at,
+            lifetime_minutes: 60,
+            is_usable_once: true,
+            used_at: None,
+            failed_attempts: 0,
+        }
+    }
+
+    fn secret() -> StoredSecret {
+        StoredSecret {
+            salt: vec![1; 16],
+            hash: vec![2; 32],
+        }
+    }
+
+    /// Many creations at once share batches: each keeps its own outcome, a name taken before
+    /// or by another creation of the same batch (in any case) fails alone.
+    #[tokio::test]
+    async fn users_created_together_each_get_their_own_outcome() {
+        let store = fresh_store().await;
+        let at = user("x").created_at;
+        store
+            .create_user(&user("taken@tapd.test"), &audit(at))
+            .await
+            .expect("first");
+        let mut names: Vec<String> = (0..40).map(|i| format!("u{i}@tapd.test")).collect();
+        names.push("TAKEN@tapd.test".into());
+        names.push("Twice@tapd.test".into());
+        names.push("twice@TAPD.test".into());
+        let tasks: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let (store, user) = (store.clone(), user(name));
+                tokio::spawn(async move { store.create_user(&user, &audit(at)).await })
+            })
+            .collect();
+        let mut conflicts = Vec::new();
+        for (name, task) in names.iter().zip(tasks) {
+            match task.await.expect("task") {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) => conflicts.push(name.to_lowercase()),
+                Err(e) => panic!("{name}: {e}"),
+            }
+        }
+        conflicts.sort();
+        assert_eq!(conflicts, ["taken@tapd.test", "twice@tapd.test"]);
+        assert_eq!(store.count_users().await.expect("count"), 42);
+        for name in names.iter().take(40) {
+            assert!(
+                store.find_user(name).await.expect("find").is_some(),
+                "{name}"
+            );
+        }
+        store.close().await;
+    }
+
+    /// Issuances at once share batches; one for a user that no longer exists fails alone, and
+    /// each user keeps exactly one pass.
+    #[tokio::test]
+    async fn passes_issued_together_fail_alone_and_replace_per_user() {
+        let store = fresh_store().await;
+        let mut users = Vec::new();
+        for i in 0..20 {
+            let u = user(&format!("p{i}@tapd.test"));
+            store
+                .create_user(&u, &audit(u.created_at))
+                .await
+                .expect("create");
+            users.push(u);
+        }
+        let gone = user("gone@tapd.test");
+        let mut issued = Vec::new();
+        let mut tasks = Vec::new();
+        for u in users.iter().chain(users.iter().take(5)).chain([&gone]) {
+            let (store, pass) = (store.clone(), pass_for(u));
+            issued.push(pass.clone());
+            tasks.push(tokio::spawn(async move {
+                store
+                    .replace_tap(&pass, &secret(), &audit(pass.created_at))
+                    .await
+            }));
+        }
+        for (pass, task) in issued.iter().zip(tasks) {
+            let result = task.await.expect("task");
+            assert_eq!(result.is_ok(), pass.user_id != gone.id, "{result:?}");
+        }
+        for u in &users {
+            let (pass, _) = store.tap_of(u.id).await.expect("read").expect("a pass");
+            assert!(issued.iter().any(|p| p.id == pass.id && p.user_id == u.id));
+        }
+        assert!(store.tap_of(gone.id).await.expect("read").is_none());
+        store.close().await;
     }
 
     fn audit(at: OffsetDateTime) -> AuditRecord {
@@ -442,23 +702,8 @@ mod tests {
     #[tokio::test]
     async fn the_batch_refuses_a_pass_that_reached_the_failure_limit() {
         let store = fresh_store().await;
-        let created_at = OffsetDateTime::from_unix_timestamp(1_780_000_000).expect("instant");
-        let user = UserRecord {
-            id: Uuid::new_v4(),
-            upn: "alice@tapd.test".into(),
-            display_name: "Alice".into(),
-            given_name: None,
-            surname: None,
-            mail: None,
-            account_enabled: true,
-            user_type: UserType::Member,
-            is_external: false,
-            creation_type: None,
-            external_user_state: None,
-            password_hash: None,
-            password_set_at: None,
-            created_at,
-        };
+        let user = user("alice@tapd.test");
+        let created_at = user.created_at;
         store
             .create_user(&user, &audit(created_at))
             .await

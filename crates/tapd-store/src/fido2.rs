@@ -183,7 +183,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT user_id, aaguid FROM passkeys WHERE user_id IN ({}) ORDER BY created_at",
-            placeholders(1, rows.len())
+            placeholders(self.dialect, 1, rows.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in rows.iter() {

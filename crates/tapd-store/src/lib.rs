@@ -27,6 +27,7 @@ mod passes;
 mod passkeys;
 mod policy;
 mod query;
+mod read;
 mod sql;
 mod throttle;
 
@@ -54,6 +55,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("corrupt row: {0}")]
     Corrupt(String),
     /// A shared write (a batch of sign-ins) failed; each of its callers gets the reason.
@@ -81,4 +84,6 @@ pub struct Store {
     dialect: Dialect,
     /// The group-commit writers of the sign-in path.
     sign_ins: batch::Queue,
+    /// SQLite's readers for the hot point reads (see `read`); `None` on PostgreSQL.
+    readers: Option<std::sync::Arc<read::Readers>>,
 }

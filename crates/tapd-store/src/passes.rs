@@ -3,16 +3,15 @@
 
 use std::sync::LazyLock;
 
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 use tapd_core::{TapPass, TapPolicy};
 use uuid::Uuid;
 
-use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
-use crate::delivery::{PassLink, insert_link};
+use crate::audit::{AuditRecord, finish};
 use crate::directory::{USER_COLUMNS, UserRecord};
 use crate::policy::{TAP_POLICY_ID, policy_from};
-use crate::sql::{from_micros, micros, uuid_of};
+use crate::read::{Arg, Columns};
+use crate::sql::{Tx, dialect_of, from_micros, micros, rows_of, uuid_of};
 use crate::{Result, Store};
 
 /// A pass's keyed hash and its salt; the code itself is never stored.
@@ -54,62 +53,6 @@ pub(crate) fn qualified(table: &str, columns: &str) -> String {
 }
 
 impl Store {
-    /// Stores a new pass for its user, replacing any pass the user had (its row takes the new
-    /// pass's id, so the old one is gone), with its audit record, in one transaction. One
-    /// statement does the replacing: two issuances for the same user at once are applied one
-    /// after the other (the later wins) rather than one failing on the user's unique pass.
-    pub async fn replace_tap(
-        &self,
-        pass: &TapPass,
-        secret: &StoredSecret,
-        audit: &AuditRecord,
-    ) -> Result<()> {
-        self.replace_tap_with_link(pass, secret, None, audit).await
-    }
-
-    /// [`Store::replace_tap`], and the pass's one-time link if it has one: the user's earlier
-    /// link goes with their earlier pass, in the same transaction.
-    pub async fn replace_tap_with_link(
-        &self,
-        pass: &TapPass,
-        secret: &StoredSecret,
-        link: Option<&PassLink>,
-        audit: &AuditRecord,
-    ) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM pass_links WHERE user_id = $1")
-            .bind(pass.user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO taps (id, user_id, created_at, start_at, lifetime_minutes, is_usable_once, \
-             used_at, failed_attempts, salt, code_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (user_id) DO UPDATE SET id = excluded.id, created_at = excluded.created_at, \
-             start_at = excluded.start_at, lifetime_minutes = excluded.lifetime_minutes, \
-             is_usable_once = excluded.is_usable_once, used_at = excluded.used_at, \
-             failed_attempts = excluded.failed_attempts, salt = excluded.salt, \
-             code_hash = excluded.code_hash",
-        )
-        .bind(pass.id.to_string())
-        .bind(pass.user_id.to_string())
-        .bind(micros(pass.created_at))
-        .bind(micros(pass.start))
-        .bind(pass.lifetime_minutes as i64)
-        .bind(pass.is_usable_once as i64)
-        .bind(pass.used_at.map(micros))
-        .bind(pass.failed_attempts as i64)
-        .bind(secret.salt.clone())
-        .bind(secret.hash.clone())
-        .execute(&mut *tx)
-        .await?;
-        if let Some(link) = link {
-            insert_link(&mut tx, link).await?;
-        }
-        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Whether the policy lets this user sign in with a pass (SPEC §3), reading the user's
     /// groups only when the policy names groups.
     pub async fn in_scope(&self, policy: &TapPolicy, user: Uuid) -> Result<bool> {
@@ -125,41 +68,38 @@ impl Store {
     /// sign-in path's read. The query answers a row (with the policy) for an unknown name too,
     /// and the policy is decoded either way, so that the time taken tells nothing.
     pub async fn user_with_tap(&self, upn: &str) -> Result<Option<SignInView>> {
-        let row = sqlx::query(SIGN_IN_VIEW_SQL.as_str())
-            .bind(upn.to_lowercase())
-            .bind(TAP_POLICY_ID)
-            .fetch_one(&self.pool)
-            .await?;
-        let offset = USER_COLUMNS.split(',').count();
-        let policy = policy_from(row.try_get(offset + TAP_COLUMNS.split(',').count())?)?;
-        if row.try_get::<Option<String>, _>(0)?.is_none() {
-            return Ok(None);
-        }
-        let user = UserRecord::from_row(&row)?;
-        let tap = match row.try_get::<Option<String>, _>(offset)? {
-            Some(_) => Some(tap_from_row_at(&row, offset)?),
-            None => None,
-        };
-        Ok(Some(SignInView { user, tap, policy }))
+        let upn = upn.to_lowercase();
+        let args = [Arg::Text(&upn), Arg::Text(TAP_POLICY_ID)];
+        let view = self.read_row(&SIGN_IN_VIEW_SQL, &args, |row| {
+            let offset = USER_COLUMNS.split(',').count();
+            let policy = policy_from(row.opt_text(offset + TAP_COLUMNS.split(',').count())?)?;
+            if row.opt_text(0)?.is_none() {
+                return Ok(None);
+            }
+            let user = UserRecord::from_row(row)?;
+            let tap = match row.opt_text(offset)? {
+                Some(_) => Some(tap_from_row_at(row, offset)?),
+                None => None,
+            };
+            Ok(Some(SignInView { user, tap, policy }))
+        });
+        Ok(view.await?.flatten())
     }
 
     /// The user's pass (with its stored hash), if any.
     pub async fn tap_of(&self, user: Uuid) -> Result<Option<(TapPass, StoredSecret)>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {TAP_COLUMNS} FROM taps WHERE user_id = $1"
-        )))
-        .bind(user.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(|r| tap_from_row_at(r, 0)).transpose()
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {TAP_COLUMNS} FROM taps WHERE user_id = $1"));
+        let user = user.to_string();
+        self.read_row(&SQL, &[Arg::Text(&user)], |r| tap_from_row_at(r, 0))
+            .await
     }
 
     pub async fn tap_exists(&self, id: Uuid) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM taps WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+        let id = id.to_string();
+        let args = [Arg::Text(&id)];
+        let found = self.read_row("SELECT 1 FROM taps WHERE id = $1", &args, |_| Ok(()));
+        Ok(found.await?.is_some())
     }
 
     /// Deletes the user's pass with this id; ends the sessions it opened.
@@ -182,24 +122,57 @@ impl Store {
     }
 }
 
+/// Writes each pass as its user's pass with one statement, replacing the pass the user had:
+/// its row takes the new pass's id, so the old one is gone. At most one pass per user.
+pub(crate) async fn upsert_taps(
+    tx: &mut Tx<'_>,
+    passes: &[(&TapPass, &StoredSecret)],
+) -> Result<()> {
+    if passes.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO taps ({TAP_COLUMNS}) VALUES {} \
+         ON CONFLICT (user_id) DO UPDATE SET id = excluded.id, created_at = excluded.created_at, \
+         start_at = excluded.start_at, lifetime_minutes = excluded.lifetime_minutes, \
+         is_usable_once = excluded.is_usable_once, used_at = excluded.used_at, \
+         failed_attempts = excluded.failed_attempts, salt = excluded.salt, \
+         code_hash = excluded.code_hash",
+        rows_of(dialect_of(tx), passes.len(), TAP_COLUMNS.split(',').count())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for (pass, secret) in passes {
+        query = query
+            .bind(pass.id.to_string())
+            .bind(pass.user_id.to_string())
+            .bind(micros(pass.created_at))
+            .bind(micros(pass.start))
+            .bind(pass.lifetime_minutes as i64)
+            .bind(pass.is_usable_once as i64)
+            .bind(pass.used_at.map(micros))
+            .bind(pass.failed_attempts as i64)
+            .bind(secret.salt.clone())
+            .bind(secret.hash.clone());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Decodes the `TAP_COLUMNS` that start at column `at`.
-fn tap_from_row_at(r: &AnyRow, at: usize) -> Result<(TapPass, StoredSecret)> {
+fn tap_from_row_at(r: &dyn Columns, at: usize) -> Result<(TapPass, StoredSecret)> {
     let pass = TapPass {
-        id: uuid_of(&r.try_get::<String, _>(at)?)?,
-        user_id: uuid_of(&r.try_get::<String, _>(at + 1)?)?,
-        created_at: from_micros(r.try_get(at + 2)?)?,
-        start: from_micros(r.try_get(at + 3)?)?,
-        lifetime_minutes: r.try_get::<i64, _>(at + 4)? as u32,
-        is_usable_once: r.try_get::<i64, _>(at + 5)? != 0,
-        used_at: r
-            .try_get::<Option<i64>, _>(at + 6)?
-            .map(from_micros)
-            .transpose()?,
-        failed_attempts: r.try_get::<i64, _>(at + 7)? as u32,
+        id: uuid_of(&r.text(at)?)?,
+        user_id: uuid_of(&r.text(at + 1)?)?,
+        created_at: from_micros(r.int(at + 2)?)?,
+        start: from_micros(r.int(at + 3)?)?,
+        lifetime_minutes: r.int(at + 4)? as u32,
+        is_usable_once: r.int(at + 5)? != 0,
+        used_at: r.opt_int(at + 6)?.map(from_micros).transpose()?,
+        failed_attempts: r.int(at + 7)? as u32,
     };
     let secret = StoredSecret {
-        salt: r.try_get(at + 8)?,
-        hash: r.try_get(at + 9)?,
+        salt: r.blob(at + 8)?,
+        hash: r.blob(at + 9)?,
     };
     Ok((pass, secret))
 }

@@ -1,10 +1,10 @@
 //! The TAP policy: one row, the defaults until one is stored.
 
-use sqlx::Row;
 use tapd_core::TapPolicy;
 use time::OffsetDateTime;
 
 use crate::audit::{AuditKind, AuditRecord, insert_audit};
+use crate::read::Arg;
 use crate::sql::{Tx, micros};
 use crate::{Result, Store, StoreError};
 
@@ -13,11 +13,9 @@ pub(crate) const TAP_POLICY_ID: &str = "TemporaryAccessPass";
 
 impl Store {
     pub async fn policy(&self) -> Result<TapPolicy> {
-        let row = sqlx::query("SELECT body FROM policies WHERE id = $1")
-            .bind(TAP_POLICY_ID)
-            .fetch_optional(&self.pool)
-            .await?;
-        policy_from(row.map(|r| r.try_get(0)).transpose()?)
+        let sql = "SELECT body FROM policies WHERE id = $1";
+        let body = self.read_row(sql, &[Arg::Text(TAP_POLICY_ID)], |r| r.text(0));
+        policy_from(body.await?)
     }
 
     /// Replaces the policy, with the change's audit record, in one transaction.

@@ -53,18 +53,38 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
-/// `$first, $first+1, …` for `count` values.
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
+/// The dialect a transaction speaks.
+pub(crate) fn dialect_of(tx: &Tx<'_>) -> Dialect {
+    match tx.backend_name() {
+        "PostgreSQL" => Dialect::Postgres,
+        _ => Dialect::Sqlite,
+    }
+}
+
+/// The placeholder of the `n`th value (from 1) of a statement whose every value is bound in
+/// order: `$n` on PostgreSQL, a bare `?` on SQLite. SQLite looks a named parameter up by a
+/// walk of the statement's list of names, when it prepares the statement and each time sqlx
+/// binds one, so a multi-row statement of P named values costs O(P²); bare `?`s have no names.
+pub(crate) fn param(dialect: Dialect, n: usize) -> String {
+    match dialect {
+        Dialect::Sqlite => "?".to_string(),
+        Dialect::Postgres => format!("${n}"),
+    }
+}
+
+/// The placeholders of values `first`, `first+1`, … (`count` of them), comma-separated; the
+/// statement binds every value in order (see [`param`]).
+pub(crate) fn placeholders(dialect: Dialect, first: usize, count: usize) -> String {
     (first..first + count)
-        .map(|i| format!("${i}"))
+        .map(|i| param(dialect, i))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// `($1, …, $columns), (…), …` for a multi-row INSERT of `rows` rows.
-pub(crate) fn rows_of(rows: usize, columns: usize) -> String {
+/// `(…), (…), …` for a multi-row INSERT of `rows` rows of `columns` values.
+pub(crate) fn rows_of(dialect: Dialect, rows: usize, columns: usize) -> String {
     (0..rows)
-        .map(|i| format!("({})", placeholders(i * columns + 1, columns)))
+        .map(|i| format!("({})", placeholders(dialect, i * columns + 1, columns)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -75,8 +95,12 @@ mod tests {
 
     #[test]
     fn placeholders_number_every_value_once() {
-        assert_eq!(placeholders(3, 2), "$3, $4");
-        assert_eq!(rows_of(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(rows_of(0, 3), "");
+        assert_eq!(placeholders(Dialect::Postgres, 3, 2), "$3, $4");
+        assert_eq!(
+            rows_of(Dialect::Postgres, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(rows_of(Dialect::Sqlite, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(rows_of(Dialect::Postgres, 0, 3), "");
     }
 }

@@ -4,7 +4,8 @@
 //! published until every token it signed has expired. Expiry is checked against the server's
 //! clock, not the library's, so the TAP lifetime cap is testable with an injected `now`.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
@@ -76,7 +77,15 @@ struct SigningKey {
 pub struct KeyRing {
     keys: Vec<SigningKey>,
     loaded_at: OffsetDateTime,
+    /// Tokens whose signature, issuer and audience this ring has checked, so that a script's
+    /// many calls with one token check its signature once. Their validity window is still
+    /// checked on every use, and a reloaded ring starts empty (a removed key's tokens go with
+    /// it). Bounded: emptied when full.
+    verified: Mutex<HashMap<String, Claims>>,
 }
+
+/// Most tokens a key ring remembers as verified.
+const MAX_VERIFIED: usize = 4096;
 
 /// Which keys sign and which are published at `now`: the pure rule, over activation times in
 /// ascending order. The signing key is the last one active; a key is published from when it is
@@ -222,8 +231,27 @@ impl TokenSigner {
     /// Checks an access token: signature by one of our keys, issuer, audience and the validity
     /// window at `now`.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Option<Claims> {
-        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
         let ring = self.ring();
+        let known = ring.verified.lock().ok()?.get(token).cloned();
+        let claims = match known {
+            Some(claims) => claims,
+            None => {
+                let claims = self.check_signature(&ring, token)?;
+                let mut verified = ring.verified.lock().ok()?;
+                if verified.len() >= MAX_VERIFIED {
+                    verified.clear();
+                }
+                verified.insert(token.to_string(), claims.clone());
+                claims
+            }
+        };
+        let now = now.unix_timestamp();
+        (claims.nbf <= now + 60 && now < claims.exp).then_some(claims)
+    }
+
+    /// A token's claims if one of `ring`'s keys signed it for Graph, by this issuer.
+    fn check_signature(&self, ring: &KeyRing, token: &str) -> Option<Claims> {
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
         let key = ring.keys.iter().find(|k| k.kid == kid)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.validate_exp = false;
@@ -231,11 +259,9 @@ impl TokenSigner {
         validation.set_audience(&[GRAPH_AUDIENCE]);
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
-            .ok()?
-            .claims;
-        let now = now.unix_timestamp();
-        (claims.nbf <= now + 60 && now < claims.exp).then_some(claims)
+        jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+            .ok()
+            .map(|t| t.claims)
     }
 
     /// The audience of an ID token we signed, expired or not (`id_token_hint` at logout).
@@ -325,6 +351,7 @@ async fn read_ring(store: &Store, keys: &Keys, now: OffsetDateTime) -> anyhow::R
     Ok(KeyRing {
         keys: ring,
         loaded_at: now,
+        verified: Mutex::new(HashMap::new()),
     })
 }
 

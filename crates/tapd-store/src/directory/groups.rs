@@ -11,6 +11,7 @@ use crate::audit::{AuditRecord, finish};
 use crate::directory::UserRecord;
 use crate::directory::users::user_listing;
 use crate::query::{Column, Listing};
+use crate::read::Arg;
 use crate::sql::{from_micros, is_unique_violation, micros, uuid_of};
 use crate::{Page, Result, Store, StoreError};
 
@@ -127,13 +128,10 @@ impl Store {
     }
 
     pub async fn groups_of(&self, user: Uuid) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1")
-            .bind(user.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get::<String, _>(0)?))
-            .collect()
+        let user = user.to_string();
+        let sql = "SELECT group_id FROM group_members WHERE user_id = $1";
+        self.read_rows(sql, &[Arg::Text(&user)], |r| r.text(0))
+            .await
     }
 }
 

@@ -20,7 +20,7 @@ pub use groups::GroupRecord;
 pub use roles::RoleAssignment;
 pub use users::{UserRecord, UserType};
 
-pub(crate) use users::USER_COLUMNS;
+pub(crate) use users::{USER_COLUMNS, insert_users, upn_taken};
 
 #[derive(Clone, Debug)]
 pub struct Tenant {

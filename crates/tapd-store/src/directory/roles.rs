@@ -1,7 +1,5 @@
 //! Directory role assignments: which principal holds which built-in role (by its template id).
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use tapd_core::Role;
 use tapd_core::odata::Query;
 use time::OffsetDateTime;
@@ -9,6 +7,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditRecord, finish};
 use crate::query::{Column, Listing};
+use crate::read::{Arg, Columns};
 use crate::sql::{Tx, from_micros, is_unique_violation, micros, uuid_of};
 use crate::{Page, Result, Store, StoreError};
 
@@ -21,14 +20,14 @@ pub struct RoleAssignment {
 }
 
 impl RoleAssignment {
-    pub(crate) fn from_row(r: &AnyRow) -> Result<RoleAssignment> {
-        let template: String = r.try_get(2)?;
+    pub(crate) fn from_row<R: Columns + ?Sized>(r: &R) -> Result<RoleAssignment> {
+        let template = r.text(2)?;
         Ok(RoleAssignment {
-            id: uuid_of(&r.try_get::<String, _>(0)?)?,
-            principal_id: uuid_of(&r.try_get::<String, _>(1)?)?,
+            id: uuid_of(&r.text(0)?)?,
+            principal_id: uuid_of(&r.text(1)?)?,
             role: Role::from_template_id(&template)
                 .ok_or_else(|| StoreError::Corrupt(format!("role {template}")))?,
-            created_at: from_micros(r.try_get(3)?)?,
+            created_at: from_micros(r.int(3)?)?,
         })
     }
 }
@@ -81,16 +80,13 @@ impl Store {
     }
 
     pub async fn roles_of(&self, user: Uuid) -> Result<Vec<Role>> {
-        let rows = sqlx::query(
-            "SELECT id, principal_id, role_template_id, created_at FROM role_assignments \
-             WHERE principal_id = $1 ORDER BY created_at, id",
-        )
-        .bind(user.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| RoleAssignment::from_row(r).map(|a| a.role))
-            .collect()
+        let sql = "SELECT id, principal_id, role_template_id, created_at FROM role_assignments \
+                   WHERE principal_id = $1 ORDER BY created_at, id";
+        let user = user.to_string();
+        self.read_rows(sql, &[Arg::Text(&user)], |r| {
+            RoleAssignment::from_row(r).map(|a| a.role)
+        })
+        .await
     }
 }
 

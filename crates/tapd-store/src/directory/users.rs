@@ -1,9 +1,10 @@
 //! Users: the record, its columns and decoding, and creating, finding, listing, updating and
 //! deleting users (a deletion takes everything hanging off the user with it).
 
+use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
-use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use tapd_core::odata::Query;
 use time::OffsetDateTime;
@@ -11,7 +12,8 @@ use uuid::Uuid;
 
 use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
 use crate::query::{Column, Listing};
-use crate::sql::{Tx, from_micros, is_unique_violation, micros, uuid_of};
+use crate::read::{Arg, Columns};
+use crate::sql::{Tx, dialect_of, from_micros, is_unique_violation, micros, rows_of, uuid_of};
 use crate::{Page, Result, Store, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,67 +63,46 @@ pub(crate) const USER_COLUMNS: &str = "id, upn, display_name, given_name, surnam
     password_set_at, created_at";
 
 impl UserRecord {
-    pub(crate) fn from_row(r: &AnyRow) -> Result<UserRecord> {
+    pub(crate) fn from_row<R: Columns + ?Sized>(r: &R) -> Result<UserRecord> {
         Self::from_row_at(r, 0)
     }
 
     /// Decodes the `USER_COLUMNS` that start at column `at`.
-    pub(crate) fn from_row_at(r: &AnyRow, at: usize) -> Result<UserRecord> {
-        let user_type: String = r.try_get(at + 7)?;
+    pub(crate) fn from_row_at<R: Columns + ?Sized>(r: &R, at: usize) -> Result<UserRecord> {
+        let user_type = r.text(at + 7)?;
         Ok(UserRecord {
-            id: uuid_of(&r.try_get::<String, _>(at)?)?,
-            upn: r.try_get(at + 1)?,
-            display_name: r.try_get(at + 2)?,
-            given_name: r.try_get(at + 3)?,
-            surname: r.try_get(at + 4)?,
-            mail: r.try_get(at + 5)?,
-            account_enabled: r.try_get::<i64, _>(at + 6)? != 0,
+            id: uuid_of(&r.text(at)?)?,
+            upn: r.text(at + 1)?,
+            display_name: r.text(at + 2)?,
+            given_name: r.opt_text(at + 3)?,
+            surname: r.opt_text(at + 4)?,
+            mail: r.opt_text(at + 5)?,
+            account_enabled: r.int(at + 6)? != 0,
             user_type: UserType::parse(&user_type)
                 .ok_or_else(|| StoreError::Corrupt(format!("user type {user_type}")))?,
-            is_external: r.try_get::<i64, _>(at + 8)? != 0,
-            creation_type: r.try_get(at + 9)?,
-            external_user_state: r.try_get(at + 10)?,
-            password_hash: r.try_get(at + 11)?,
-            password_set_at: r
-                .try_get::<Option<i64>, _>(at + 12)?
-                .map(from_micros)
-                .transpose()?,
-            created_at: from_micros(r.try_get(at + 13)?)?,
+            is_external: r.int(at + 8)? != 0,
+            creation_type: r.opt_text(at + 9)?,
+            external_user_state: r.opt_text(at + 10)?,
+            password_hash: r.opt_text(at + 11)?,
+            password_set_at: r.opt_int(at + 12)?.map(from_micros).transpose()?,
+            created_at: from_micros(r.int(at + 13)?)?,
         })
     }
 }
 
 impl Store {
-    /// Creates a user, with its audit record, in one transaction.
-    pub async fn create_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        insert_user(&mut tx, user).await?;
-        insert_audit(&mut tx, AuditKind::DirectoryAudit.table(), audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Finds a user by id or (case-insensitively) by user principal name.
     pub async fn find_user(&self, id_or_upn: &str) -> Result<Option<UserRecord>> {
-        let row = match Uuid::from_str(id_or_upn) {
-            Ok(id) => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
-                )))
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await?
-            }
-            Err(_) => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE upn_lower = $1"
-                )))
-                .bind(id_or_upn.to_lowercase())
-                .fetch_optional(&self.pool)
-                .await?
-            }
+        static BY_ID: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"));
+        static BY_UPN: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE upn_lower = $1"));
+        let (sql, key) = match Uuid::from_str(id_or_upn) {
+            Ok(id) => (&BY_ID, id.to_string()),
+            Err(_) => (&BY_UPN, id_or_upn.to_lowercase()),
         };
-        row.as_ref().map(UserRecord::from_row).transpose()
+        self.read_row(sql, &[Arg::Text(&key)], |r| UserRecord::from_row(r))
+            .await
     }
 
     /// A page of users under Graph's query options, by UPN unless `$orderby` says otherwise.
@@ -200,38 +181,55 @@ impl Store {
 }
 
 pub(super) async fn insert_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<()> {
-    let res = sqlx::query(
-        "INSERT INTO users (id, upn, upn_lower, display_name, given_name, surname, mail, \
-         account_enabled, user_type, is_external, creation_type, external_user_state, \
-         password_hash, password_set_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(u.id.to_string())
-    .bind(&u.upn)
-    .bind(u.upn.to_lowercase())
-    .bind(&u.display_name)
-    .bind(u.given_name.clone())
-    .bind(u.surname.clone())
-    .bind(u.mail.clone())
-    .bind(u.account_enabled as i64)
-    .bind(u.user_type.as_str())
-    .bind(u.is_external as i64)
-    .bind(u.creation_type.clone())
-    .bind(u.external_user_state.clone())
-    .bind(u.password_hash.clone())
-    .bind(u.password_set_at.map(micros))
-    .bind(micros(u.created_at))
-    .execute(&mut **tx)
-    .await;
-    match res {
-        Err(e) if is_unique_violation(&e) => Err(upn_taken(&u.upn)),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(()),
+    match insert_users(tx, &[u]).await?.is_empty() {
+        true => Err(upn_taken(&u.upn)),
+        false => Ok(()),
     }
 }
 
+/// Inserts users with one statement and answers the ids of those inserted: a user whose name
+/// is taken, before or by an earlier user of the list, is skipped.
+pub(crate) async fn insert_users(
+    tx: &mut Tx<'_>,
+    users: &[&UserRecord],
+) -> Result<HashSet<String>> {
+    if users.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = format!(
+        "INSERT INTO users (id, upn, upn_lower, display_name, given_name, surname, mail, \
+         account_enabled, user_type, is_external, creation_type, external_user_state, \
+         password_hash, password_set_at, created_at) VALUES {} \
+         ON CONFLICT DO NOTHING RETURNING id",
+        rows_of(dialect_of(tx), users.len(), 15)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for u in users {
+        query = query
+            .bind(u.id.to_string())
+            .bind(&u.upn)
+            .bind(u.upn.to_lowercase())
+            .bind(&u.display_name)
+            .bind(u.given_name.clone())
+            .bind(u.surname.clone())
+            .bind(u.mail.clone())
+            .bind(u.account_enabled as i64)
+            .bind(u.user_type.as_str())
+            .bind(u.is_external as i64)
+            .bind(u.creation_type.clone())
+            .bind(u.external_user_state.clone())
+            .bind(u.password_hash.clone())
+            .bind(u.password_set_at.map(micros))
+            .bind(micros(u.created_at));
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>(0)?))
+        .collect()
+}
+
 /// Graph's answer when a new or renamed user's UPN belongs to another user.
-fn upn_taken(upn: &str) -> StoreError {
+pub(crate) fn upn_taken(upn: &str) -> StoreError {
     StoreError::Conflict(format!(
         "Another object with the same value for property userPrincipalName already exists: {upn}"
     ))

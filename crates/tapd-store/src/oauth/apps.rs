@@ -2,7 +2,8 @@
 //! which application permissions a client-credentials token carries, and the app's secrets
 //! (argon2 hashes; Graph shows only a three-character hint).
 
-use sqlx::any::AnyRow;
+use std::sync::LazyLock;
+
 use sqlx::{AssertSqlSafe, Row};
 use tapd_core::Permission;
 use tapd_core::odata::Query;
@@ -11,6 +12,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditRecord, finish};
 use crate::query::{Column, Listing};
+use crate::read::{Arg, Columns};
 use crate::sql::{Tx, from_micros, micros, uuid_of};
 use crate::{Page, Result, Store, StoreError};
 
@@ -61,12 +63,13 @@ fn uris_of(text: &str) -> Result<Vec<String>> {
 }
 
 impl AppRecord {
-    fn from_row(r: &AnyRow, secrets: Vec<AppSecret>) -> Result<AppRecord> {
-        let perms: String = r.try_get(3)?;
+    /// Decodes the `APP_COLUMNS` of a row; the secrets come apart.
+    fn from_row<R: Columns + ?Sized>(r: &R, secrets: Vec<AppSecret>) -> Result<AppRecord> {
+        let perms = r.text(3)?;
         Ok(AppRecord {
-            id: uuid_of(&r.try_get::<String, _>(0)?)?,
-            client_id: uuid_of(&r.try_get::<String, _>(1)?)?,
-            display_name: r.try_get(2)?,
+            id: uuid_of(&r.text(0)?)?,
+            client_id: uuid_of(&r.text(1)?)?,
+            display_name: r.text(2)?,
             permissions: perms
                 .split_whitespace()
                 .map(|p| {
@@ -74,26 +77,65 @@ impl AppRecord {
                         .ok_or_else(|| StoreError::Corrupt(format!("permission {p}")))
                 })
                 .collect::<Result<_>>()?,
-            web_redirect_uris: uris_of(&r.try_get::<String, _>(4)?)?,
-            spa_redirect_uris: uris_of(&r.try_get::<String, _>(5)?)?,
-            public_redirect_uris: uris_of(&r.try_get::<String, _>(6)?)?,
-            created_at: from_micros(r.try_get(7)?)?,
+            web_redirect_uris: uris_of(&r.text(4)?)?,
+            spa_redirect_uris: uris_of(&r.text(5)?)?,
+            public_redirect_uris: uris_of(&r.text(6)?)?,
+            created_at: from_micros(r.int(7)?)?,
             secrets,
         })
     }
 }
 
 impl AppSecret {
-    fn from_row(r: &AnyRow) -> Result<AppSecret> {
-        Ok(AppSecret {
-            key_id: uuid_of(&r.try_get::<String, _>(0)?)?,
-            display_name: r.try_get(1)?,
-            hint: r.try_get(2)?,
-            secret_hash: r.try_get(3)?,
-            start_at: from_micros(r.try_get(4)?)?,
-            end_at: from_micros(r.try_get(5)?)?,
-        })
+    /// Decodes the `SECRET_COLUMNS` that start at column `at`; `None` for a row without one.
+    fn from_row_at<R: Columns + ?Sized>(r: &R, at: usize) -> Result<Option<AppSecret>> {
+        let Some(key_id) = r.opt_text(at)? else {
+            return Ok(None);
+        };
+        Ok(Some(AppSecret {
+            key_id: uuid_of(&key_id)?,
+            display_name: r.opt_text(at + 1)?,
+            hint: r.text(at + 2)?,
+            secret_hash: r.text(at + 3)?,
+            start_at: from_micros(r.int(at + 4)?)?,
+            end_at: from_micros(r.int(at + 5)?)?,
+        }))
     }
+}
+
+const SECRET_COLUMNS: &str = "key_id, display_name, hint, secret_hash, start_at, end_at";
+
+/// An app with its secrets, one row per secret (one without any), where `{column} = $1`: one
+/// statement, so one snapshot on either database.
+fn app_sql(column: &str) -> String {
+    format!(
+        "SELECT {}, {} FROM apps a LEFT JOIN app_secrets s ON s.app_id = a.id \
+         WHERE a.{column} = $1 ORDER BY s.start_at, s.key_id",
+        crate::passes::qualified("a", APP_COLUMNS),
+        crate::passes::qualified("s", SECRET_COLUMNS),
+    )
+}
+
+static APP_BY_ID: LazyLock<String> = LazyLock::new(|| app_sql("id"));
+static APP_BY_CLIENT_ID: LazyLock<String> = LazyLock::new(|| app_sql("client_id"));
+
+/// The app of [`app_sql`]'s rows, each row decoded as the app and maybe a secret.
+fn app_of(rows: Vec<(AppRecord, Option<AppSecret>)>) -> Option<AppRecord> {
+    let mut rows = rows.into_iter();
+    let (mut app, first) = rows.next()?;
+    app.secrets = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, s)| s))
+        .collect();
+    Some(app)
+}
+
+fn app_row<R: Columns + ?Sized>(r: &R) -> Result<(AppRecord, Option<AppSecret>)> {
+    let columns = APP_COLUMNS.split(',').count();
+    Ok((
+        AppRecord::from_row(r, Vec::new())?,
+        AppSecret::from_row_at(r, columns)?,
+    ))
 }
 
 async fn insert_secret(tx: &mut Tx<'_>, app: Uuid, s: &AppSecret) -> Result<()> {
@@ -155,7 +197,7 @@ impl Store {
     /// Deletes an app, its secrets, and the sessions it holds.
     pub async fn delete_app(&self, id: Uuid, audit: &AuditRecord) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let app = self.app_in(&mut tx, "id", &id.to_string()).await?;
+        let app = self.app_in(&mut tx, &id.to_string()).await?;
         let Some(app) = app else {
             tx.rollback().await?;
             return Ok(false);
@@ -205,48 +247,27 @@ impl Store {
     }
 
     pub async fn app_by_client_id(&self, client_id: Uuid) -> Result<Option<AppRecord>> {
-        let mut tx = self.write_tx().await?;
-        let app = self
-            .app_in(&mut tx, "client_id", &client_id.to_string())
-            .await?;
-        tx.commit().await?;
-        Ok(app)
+        let client_id = client_id.to_string();
+        let args = [Arg::Text(&client_id)];
+        let rows = self.read_rows(&APP_BY_CLIENT_ID, &args, |r| app_row(r));
+        Ok(app_of(rows.await?))
     }
 
     pub async fn app(&self, id: Uuid) -> Result<Option<AppRecord>> {
-        let mut tx = self.write_tx().await?;
-        let app = self.app_in(&mut tx, "id", &id.to_string()).await?;
-        tx.commit().await?;
-        Ok(app)
+        let id = id.to_string();
+        let args = [Arg::Text(&id)];
+        let rows = self.read_rows(&APP_BY_ID, &args, |r| app_row(r));
+        Ok(app_of(rows.await?))
     }
 
-    async fn app_in(
-        &self,
-        tx: &mut Tx<'_>,
-        column: &str,
-        value: &str,
-    ) -> Result<Option<AppRecord>> {
-        let Some(row) = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {APP_COLUMNS} FROM apps WHERE {column} = $1"
-        )))
-        .bind(value)
-        .fetch_optional(&mut **tx)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let id: String = row.try_get(0)?;
-        let secrets = sqlx::query(
-            "SELECT key_id, display_name, hint, secret_hash, start_at, end_at FROM app_secrets \
-             WHERE app_id = $1 ORDER BY start_at, key_id",
-        )
-        .bind(&id)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(AppSecret::from_row)
-        .collect::<Result<Vec<_>>>()?;
-        AppRecord::from_row(&row, secrets).map(Some)
+    /// The app with this id, read inside `tx`.
+    async fn app_in(&self, tx: &mut Tx<'_>, id: &str) -> Result<Option<AppRecord>> {
+        let rows = sqlx::query(APP_BY_ID.as_str())
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+        let rows = rows.iter().map(app_row).collect::<Result<Vec<_>>>()?;
+        Ok(app_of(rows))
     }
 
     /// A page of apps under Graph's query options, oldest first unless `$orderby` says

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::oauth::Redeemed;
-use crate::sql::{AnyQuery, Tx, from_micros, micros, opt_uuid, rows_of, uuid_of};
+use crate::sql::{AnyQuery, Tx, dialect_of, from_micros, micros, opt_uuid, rows_of, uuid_of};
 use crate::{Result, Store};
 
 /// An authorization code, known by its hash.
@@ -231,7 +231,7 @@ pub(crate) async fn insert_refreshes(tx: &mut Tx<'_>, refreshes: &[&RefreshToken
     }
     let sql = format!(
         "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES {}",
-        rows_of(refreshes.len(), 10)
+        rows_of(dialect_of(tx), refreshes.len(), 10)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for r in refreshes {

@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::sql::{AnyQuery, Tx, from_micros, micros, opt_uuid, rows_of, uuid_of};
+use crate::sql::{AnyQuery, Tx, dialect_of, from_micros, micros, opt_uuid, rows_of, uuid_of};
 use crate::{Result, Store};
 
 /// A browser session, known by the hash of its cookie.
@@ -75,7 +75,7 @@ pub(crate) async fn insert_web_sessions(tx: &mut Tx<'_>, webs: &[&WebSession]) -
     }
     let sql = format!(
         "INSERT INTO web_sessions ({WEB_SESSION_COLUMNS}) VALUES {}",
-        rows_of(webs.len(), 7)
+        rows_of(dialect_of(tx), webs.len(), 7)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for w in webs {
