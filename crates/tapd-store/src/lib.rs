@@ -27,6 +27,7 @@ mod passes;
 mod passkeys;
 mod policy;
 mod query;
+mod seed;
 mod sql;
 mod throttle;
 
