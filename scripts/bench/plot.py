@@ -19,8 +19,8 @@ import os
 import sys
 from xml.sax.saxutils import escape
 
-WIDTH, HEIGHT = 860, 480
-LEFT, RIGHT, TOP, BOTTOM = 80, 250, 50, 70
+WIDTH, HEIGHT = 1000, 480
+LEFT, RIGHT, TOP, BOTTOM = 80, 330, 50, 70
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"]
 PERCENTILES = [("p50_ms", "p50"), ("p90_ms", "p90"), ("p99_ms", "p99"), ("p999_ms", "p99.9")]
 CLOSED_LOOP_SIGN_IN = "TAP sign-in, one-time, closed loop"
@@ -200,7 +200,7 @@ def short(run):
     name = run["name"].replace("TAP sign-in, one-time, ", "TAP ").replace("sweep: ", "")
     if run.get("offered_per_second") is None and "in flight" not in name:
         name += f" @{run['concurrency']}"
-    return name[:34]
+    return name[:40]
 
 
 def main(argv):
