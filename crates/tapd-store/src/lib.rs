@@ -28,6 +28,7 @@ mod passkeys;
 mod policy;
 mod query;
 mod read;
+mod seed;
 mod sql;
 mod throttle;
 
