@@ -58,10 +58,12 @@ impl Dialect {
 /// Set on every SQLite connection. Durable commits: an acknowledged one-time consumption
 /// survives a power cut. An 8 MiB page cache each (the OS caches the rest, and a million users
 /// stay within the memory budget); no memory map, which the growing file would remap again
-/// and again.
+/// and again. Statement journals (an upsert's, a multi-row INSERT's) in memory rather than in a
+/// temporary file: they were a tenth of a sign-in batch's time.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
                               PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
-                              PRAGMA mmap_size=0; PRAGMA cache_size=-8192;";
+                              PRAGMA mmap_size=0; PRAGMA cache_size=-8192; \
+                              PRAGMA temp_store=MEMORY;";
 
 impl Store {
     /// Connects and runs the migrations of the URL's dialect. On PostgreSQL the migrator holds an
