@@ -499,7 +499,7 @@ mod tests {
     use time::Duration;
 
     use super::*;
-    use crate::{StoredSecret, UserRecord, UserType, WebSession};
+    use crate::{StoredSecret, UserRecord, WebSession};
 
     /// A fresh database: SQLite in a temporary folder, or a new database on the PostgreSQL
     /// server `TAPD_TEST_DATABASE_URL` names.
@@ -519,22 +519,8 @@ mod tests {
     }
 
     fn user(upn: &str) -> UserRecord {
-        UserRecord {
-            id: Uuid::new_v4(),
-            upn: upn.into(),
-            display_name: upn.into(),
-            given_name: None,
-            surname: None,
-            mail: None,
-            account_enabled: true,
-            user_type: UserType::Member,
-            is_external: false,
-            creation_type: None,
-            external_user_state: None,
-            password_hash: None,
-            password_set_at: None,
-            created_at: OffsetDateTime::from_unix_timestamp(1_780_000_000).expect("instant"),
-        }
+        let at = OffsetDateTime::from_unix_timestamp(1_780_000_000).expect("instant");
+        UserRecord::member(upn.into(), upn.into(), at)
     }
 
     fn pass_for(user: &UserRecord) -> TapPass {

@@ -1,12 +1,15 @@
 //! tapd's storage: every row the service keeps, behind one `Store` that speaks SQLite and
-//! PostgreSQL through `sqlx::Any`. The SQL stays portable (`$n` placeholders, TEXT ids, BIGINT
-//! microsecond times, BIGINT 0/1 flags) so each query is written once; only migrations differ.
+//! PostgreSQL through `sqlx::Any` (and, for SQLite's hot point reads, rusqlite). The SQL stays
+//! portable (`$n` placeholders, TEXT ids, BIGINT microsecond times, BIGINT 0/1 flags) so each
+//! query is written once; only migrations differ.
 //!
 //! Where things live:
 //! - `connect`: opening the database — dialect, pool, migrations — and its health;
 //! - `directory`: the tenant, users, groups and role assignments;
 //! - `passes`: the TAP policy, the passes, and what a sign-in reads;
-//! - `batch`: what a sign-in writes, committed in groups;
+//! - `batch`: what a sign-in, an issuance and a user's creation write, committed in groups;
+//! - `read`: the hot paths' point reads, and the row their decoders read from either driver;
+//! - `seed`: bulk seeding of users and the database's size, for benchmarks;
 //! - `delivery`: one-time links to a sealed pass, and each user's manager;
 //! - `passkeys`: WebAuthn credentials and ceremonies;
 //! - `oauth`: what the OpenID Connect provider keeps — apps, codes, tokens, sessions, keys;
@@ -83,7 +86,7 @@ impl Store {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
-    /// The group-commit writers of the sign-in path.
+    /// The group-commit writers of the hot paths.
     sign_ins: batch::Queue,
     /// SQLite's readers for the hot point reads (see `read`); `None` on PostgreSQL.
     readers: Option<std::sync::Arc<read::Readers>>,

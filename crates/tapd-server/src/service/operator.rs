@@ -3,7 +3,7 @@
 //! server and the CLI share these.
 
 use tapd_core::{TapPolicy, UsabilityReason};
-use tapd_store::{Tenant, UserRecord, UserType};
+use tapd_store::{Tenant, UserRecord};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -52,22 +52,7 @@ pub async fn bootstrap(
 }
 
 fn first_admin(domain: &str, now: OffsetDateTime) -> UserRecord {
-    UserRecord {
-        id: Uuid::new_v4(),
-        upn: format!("admin@{domain}"),
-        display_name: "Administrator".into(),
-        given_name: None,
-        surname: None,
-        mail: None,
-        account_enabled: true,
-        user_type: UserType::Member,
-        is_external: false,
-        creation_type: None,
-        external_user_state: None,
-        password_hash: None,
-        password_set_at: None,
-        created_at: now,
-    }
+    UserRecord::member(format!("admin@{domain}"), "Administrator".into(), now)
 }
 
 /// A fresh one-time pass for any user, for when every admin is locked out.

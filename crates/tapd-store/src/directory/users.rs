@@ -63,6 +63,27 @@ pub(crate) const USER_COLUMNS: &str = "id, upn, display_name, given_name, surnam
     password_set_at, created_at";
 
 impl UserRecord {
+    /// A new enabled member with a fresh id and nothing else set: no name parts, mail or
+    /// password.
+    pub fn member(upn: String, display_name: String, created_at: OffsetDateTime) -> UserRecord {
+        UserRecord {
+            id: Uuid::new_v4(),
+            upn,
+            display_name,
+            given_name: None,
+            surname: None,
+            mail: None,
+            account_enabled: true,
+            user_type: UserType::Member,
+            is_external: false,
+            creation_type: None,
+            external_user_state: None,
+            password_hash: None,
+            password_set_at: None,
+            created_at,
+        }
+    }
+
     pub(crate) fn from_row<R: Columns + ?Sized>(r: &R) -> Result<UserRecord> {
         Self::from_row_at(r, 0)
     }

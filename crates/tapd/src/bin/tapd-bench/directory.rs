@@ -4,9 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use tapd_store::{Store, UserRecord, UserType};
+use tapd_store::{Store, UserRecord};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// Users per transaction: a few seconds of SQLite's write lock at most, and bounded memory.
 const PER_TRANSACTION: usize = 50_000;
@@ -26,19 +25,9 @@ pub async fn seed(store: &Store, count: usize) -> anyhow::Result<Duration> {
 
 fn seed_user(i: usize, now: OffsetDateTime) -> UserRecord {
     UserRecord {
-        id: Uuid::new_v4(),
-        upn: format!("seed{i}@tapd.local"),
-        display_name: format!("Seed user {i}"),
         given_name: Some("Seed".into()),
         surname: Some(format!("User {i}")),
         mail: Some(format!("seed{i}@tapd.local")),
-        account_enabled: true,
-        user_type: UserType::Member,
-        is_external: false,
-        creation_type: None,
-        external_user_state: None,
-        password_hash: None,
-        password_set_at: None,
-        created_at: now,
+        ..UserRecord::member(format!("seed{i}@tapd.local"), format!("Seed user {i}"), now)
     }
 }
