@@ -43,27 +43,25 @@ impl Store {
             now: audit.at,
             grant: Box::new(grant),
         };
-        Ok(self.sign_in_write(write, audit).await?.accepted)
+        Ok(self.queue(write, audit).await?.accepted)
     }
 
     /// Counts a wrong code against the pass and audits the attempt; returns the new count.
     pub async fn record_tap_failure(&self, pass: Uuid, audit: &AuditRecord) -> Result<u32> {
         let write = Write::WrongCode { pass };
-        Ok(self.sign_in_write(write, audit).await?.failures)
+        Ok(self.queue(write, audit).await?.failures)
     }
 
     /// Counts a wrong password against `user`'s run of failures and audits the attempt;
     /// returns the run's new length.
     pub async fn record_password_failure(&self, user: Uuid, audit: &AuditRecord) -> Result<u32> {
         let write = Write::WrongPassword { user };
-        Ok(self.sign_in_write(write, audit).await?.failures)
+        Ok(self.queue(write, audit).await?.failures)
     }
 
     /// Audits a failed sign-in attempt.
     pub async fn audit_sign_in_failure(&self, audit: &AuditRecord) -> Result<()> {
-        self.sign_in_write(Write::AuditOnly, audit)
-            .await
-            .map(|_| ())
+        self.queue(Write::AuditOnly, audit).await.map(|_| ())
     }
 
     /// Stores a new pass for its user, replacing any pass the user had (its row takes the new
@@ -93,29 +91,29 @@ impl Store {
             secret: secret.clone(),
             link: link.cloned(),
         }));
-        self.sign_in_write(write, audit).await.map(|_| ())
+        self.queue(write, audit).await.map(|_| ())
     }
 
     /// Creates a user, with its audit record, in one commit; a user name already taken is a
     /// conflict and writes nothing.
     pub async fn create_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<()> {
         let write = Write::CreateUser(Box::new(user.clone()));
-        match self.sign_in_write(write, audit).await?.accepted {
+        match self.queue(write, audit).await?.accepted {
             true => Ok(()),
             false => Err(upn_taken(&user.upn)),
         }
     }
 
     /// Queues the write for the next batch and waits until that batch is durable.
-    async fn sign_in_write(&self, write: Write, audit: &AuditRecord) -> Result<Outcome> {
+    async fn queue(&self, write: Write, audit: &AuditRecord) -> Result<Outcome> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             write,
             audit: audit.clone(),
             reply,
         };
-        let gone = || StoreError::Corrupt("the sign-in writer has stopped".into());
-        self.sign_ins.send(job).await.map_err(|_| gone())?;
+        let gone = || StoreError::Corrupt("the batch writer has stopped".into());
+        self.writes.send(job).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 }

@@ -1,5 +1,5 @@
 //! Opening the database: which dialect a URL names, the connection pool and its per-connection
-//! settings, the migrations of that dialect, and the sign-in writers started beside the pool.
+//! settings, the migrations of that dialect, and the batch writers started beside the pool.
 //! Also the database-wide calls that come with a connection: closing, pinging, and creating a
 //! fresh PostgreSQL database for a test or a benchmark.
 
@@ -47,7 +47,7 @@ impl Dialect {
     }
 
     /// SQLite has one writer at a time; PostgreSQL overlaps a few batches' round trips.
-    fn sign_in_writers(self) -> usize {
+    fn writers(self) -> usize {
         match self {
             Dialect::Sqlite => 1,
             Dialect::Postgres => 4,
@@ -74,7 +74,7 @@ impl Store {
         check_reachable(url, dialect).await?;
         let pool = open_pool(url, dialect).await?;
         migrate(&pool, dialect).await?;
-        let sign_ins = batch::start(pool.clone(), dialect, dialect.sign_in_writers());
+        let writes = batch::start(pool.clone(), dialect, dialect.writers());
         let readers = match dialect {
             Dialect::Sqlite => Readers::of(&pool).await?.map(Arc::new),
             Dialect::Postgres => None,
@@ -82,7 +82,7 @@ impl Store {
         Ok(Store {
             pool,
             dialect,
-            sign_ins,
+            writes,
             readers,
         })
     }

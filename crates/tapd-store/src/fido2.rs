@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditKind, AuditRecord, insert_audit};
 use crate::directory::USER_COLUMNS;
-use crate::sql::{from_micros, micros, placeholders, uuid_of};
+use crate::sql::{column_count, from_micros, micros, placeholders, uuid_of};
 use crate::{Result, Store, StoreError, UserRecord, UserType};
 
 const FIDO2_ID: &str = "Fido2";
@@ -202,7 +202,7 @@ impl Store {
 
 fn registration_row(r: &AnyRow) -> Result<RegistrationRow> {
     let user = UserRecord::from_row(r)?;
-    let columns = USER_COLUMNS.split(',').count();
+    let columns = column_count(USER_COLUMNS);
     let tap: Option<i64> = r.try_get(columns + 1)?;
     let passkey: Option<i64> = r.try_get(columns + 2)?;
     let latest = [Some(micros(user.created_at)), tap, passkey]

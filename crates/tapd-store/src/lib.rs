@@ -87,7 +87,7 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     /// The group-commit writers of the hot paths.
-    sign_ins: batch::Queue,
+    writes: batch::Queue,
     /// SQLite's readers for the hot point reads (see `read`); `None` on PostgreSQL.
     readers: Option<std::sync::Arc<read::Readers>>,
 }

@@ -11,7 +11,7 @@ use crate::audit::{AuditRecord, finish};
 use crate::directory::{USER_COLUMNS, UserRecord};
 use crate::policy::{TAP_POLICY_ID, policy_from};
 use crate::read::{Arg, Columns};
-use crate::sql::{Tx, dialect_of, from_micros, micros, rows_of, uuid_of};
+use crate::sql::{Tx, column_count, dialect_of, from_micros, micros, rows_of, uuid_of};
 use crate::{Result, Store};
 
 /// A pass's keyed hash and its salt; the code itself is never stored.
@@ -71,8 +71,8 @@ impl Store {
         let upn = upn.to_lowercase();
         let args = [Arg::Text(&upn), Arg::Text(TAP_POLICY_ID)];
         let view = self.read_row(&SIGN_IN_VIEW_SQL, &args, |row| {
-            let offset = USER_COLUMNS.split(',').count();
-            let policy = policy_from(row.opt_text(offset + TAP_COLUMNS.split(',').count())?)?;
+            let offset = column_count(USER_COLUMNS);
+            let policy = policy_from(row.opt_text(offset + column_count(TAP_COLUMNS))?)?;
             if row.opt_text(0)?.is_none() {
                 return Ok(None);
             }
@@ -138,7 +138,7 @@ pub(crate) async fn upsert_taps(
          is_usable_once = excluded.is_usable_once, used_at = excluded.used_at, \
          failed_attempts = excluded.failed_attempts, salt = excluded.salt, \
          code_hash = excluded.code_hash",
-        rows_of(dialect_of(tx), passes.len(), TAP_COLUMNS.split(',').count())
+        rows_of(dialect_of(tx), passes.len(), column_count(TAP_COLUMNS))
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for (pass, secret) in passes {

@@ -53,6 +53,19 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
+/// How many columns a comma-separated column list names, at compile time.
+pub(crate) const fn column_count(list: &str) -> usize {
+    let bytes = list.as_bytes();
+    let (mut i, mut count) = (0, 1);
+    while i < bytes.len() {
+        if bytes[i] == b',' {
+            count += 1;
+        }
+        i += 1;
+    }
+    count
+}
+
 /// The dialect a transaction speaks.
 pub(crate) fn dialect_of(tx: &Tx<'_>) -> Dialect {
     match tx.backend_name() {
@@ -102,5 +115,6 @@ mod tests {
         );
         assert_eq!(rows_of(Dialect::Sqlite, 2, 2), "(?, ?), (?, ?)");
         assert_eq!(rows_of(Dialect::Postgres, 0, 3), "");
+        assert_eq!(column_count("a, b,\n c"), 3);
     }
 }

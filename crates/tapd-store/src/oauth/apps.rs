@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::audit::{AuditRecord, finish};
 use crate::query::{Column, Listing};
 use crate::read::{Arg, Columns};
-use crate::sql::{Tx, from_micros, micros, uuid_of};
+use crate::sql::{Tx, column_count, from_micros, micros, uuid_of};
 use crate::{Page, Result, Store, StoreError};
 
 /// An application registration (Graph's `application`), with its secrets.
@@ -131,7 +131,7 @@ fn app_of(rows: Vec<(AppRecord, Option<AppSecret>)>) -> Option<AppRecord> {
 }
 
 fn app_row<R: Columns + ?Sized>(r: &R) -> Result<(AppRecord, Option<AppSecret>)> {
-    let columns = APP_COLUMNS.split(',').count();
+    let columns = column_count(APP_COLUMNS);
     Ok((
         AppRecord::from_row(r, Vec::new())?,
         AppSecret::from_row_at(r, columns)?,
