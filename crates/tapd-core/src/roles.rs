@@ -17,6 +17,8 @@
 //! | ReadAudit | ✓ | | | | ✓ | |
 //! | ReadApplications | ✓ | | | | ✓ | |
 //! | WriteApplications | ✓ | | | | | |
+//! | ReadDomains | ✓ | | | | ✓ | |
+//! | WriteDomains | ✓ | | | | | |
 //! | ReadMethods, ReadTap (other user) | ✓ | ✓ | ✓ | | ✓ | |
 //! | ReadMethods, ReadTap (self) | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |
 //! | ManageTap, ManageMethods (other, no admin role) | ✓ | ✓ | ✓ | | | |
@@ -50,9 +52,10 @@
 //! | ManageTap | UserAuthMethod-TAP.ReadWrite.All, UserAuthenticationMethod.ReadWrite.All |
 //! | ManageMethods (a passkey) | UserAuthenticationMethod.ReadWrite.All |
 //! | DeleteOwnMethod | never: an application has no sign-in methods of its own |
+//! | ReadDomains, WriteDomains | Domain.ReadWrite.All |
 //!
-//! `Policy.ReadWrite.CrossTenantAccess` and `Domain.ReadWrite.All` are accepted and carried for
-//! the cross-tenant access policy and the domains (SPEC §8); no action here requires them yet.
+//! `Policy.ReadWrite.CrossTenantAccess` is accepted and carried for the cross-tenant access
+//! policy (SPEC §8); no action here requires it yet.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -288,6 +291,10 @@ pub enum Action {
     },
     /// Self-service removal of one's own TAP or passkey (`/me/authentication/...`).
     DeleteOwnMethod,
+    /// List or get the tenant's domains.
+    ReadDomains,
+    /// Add, change or remove the tenant's domains.
+    WriteDomains,
 }
 
 /// Generic refusal, Graph's wording.
@@ -376,6 +383,7 @@ fn role_allows(role: Role, action: &Action) -> bool {
                 | A::ReadApplications
                 | A::ReadMethods { .. }
                 | A::ReadTap { .. }
+                | A::ReadDomains
         ),
     }
 }
@@ -413,6 +421,7 @@ fn required_permissions(action: &Action) -> &'static [Permission] {
         ],
         Action::ManageMethods { .. } => &[P::UserAuthenticationMethodReadWriteAll],
         Action::DeleteOwnMethod => &[],
+        Action::ReadDomains | Action::WriteDomains => &[P::DomainReadWriteAll],
     }
 }
 
@@ -586,6 +595,8 @@ mod tests {
             Action::ReadApplications,
             Action::WriteApplications,
             Action::DeleteOwnMethod,
+            Action::ReadDomains,
+            Action::WriteDomains,
         ];
         for target in [ME, OTHER] {
             actions.push(Action::ReadMethods { target });
@@ -624,11 +635,13 @@ mod tests {
             Action::ReadGroups
             | Action::ReadRoleAssignments
             | Action::ReadAudit
-            | Action::ReadApplications => has(&[GlobalAdministrator, GlobalReader]),
+            | Action::ReadApplications
+            | Action::ReadDomains => has(&[GlobalAdministrator, GlobalReader]),
             Action::WriteUsers
             | Action::WriteGroups
             | Action::WriteRoleAssignments
-            | Action::WriteApplications => has(&[GlobalAdministrator]),
+            | Action::WriteApplications
+            | Action::WriteDomains => has(&[GlobalAdministrator]),
             Action::ReadMethods { target } | Action::ReadTap { target } => {
                 *target == ME
                     || has(&[
@@ -762,6 +775,7 @@ mod tests {
                 UserAuthenticationMethodReadWriteAll,
             ]),
             Action::ManageMethods { .. } => any(&[UserAuthenticationMethodReadWriteAll]),
+            Action::ReadDomains | Action::WriteDomains => any(&[DomainReadWriteAll]),
             Action::DeleteOwnMethod | Action::ReadApplications | Action::WriteApplications => false,
         }
     }
@@ -820,14 +834,34 @@ mod tests {
     }
 
     #[test]
-    fn cross_tenant_and_domain_permissions_grant_nothing_yet() {
-        let principal = app(&[
-            Permission::PolicyReadWriteCrossTenantAccess,
-            Permission::DomainReadWriteAll,
-        ]);
+    fn cross_tenant_permission_grants_nothing_yet() {
+        let principal = app(&[Permission::PolicyReadWriteCrossTenantAccess]);
         for action in all_actions() {
             assert!(authorize(&principal, &action).is_err(), "{action:?}");
         }
+    }
+
+    #[test]
+    fn domains_are_read_by_readers_and_changed_by_global_admins_and_domain_apps() {
+        let domains = app(&[Permission::DomainReadWriteAll]);
+        for action in all_actions() {
+            let expected = matches!(action, Action::ReadDomains | Action::WriteDomains);
+            assert_eq!(authorize(&domains, &action).is_ok(), expected, "{action:?}");
+        }
+        let ga = user(&[Role::GlobalAdministrator]);
+        let reader = user(&[Role::GlobalReader]);
+        assert_eq!(authorize(&ga, &Action::WriteDomains), Ok(()));
+        assert_eq!(authorize(&reader, &Action::ReadDomains), Ok(()));
+        assert!(authorize(&reader, &Action::WriteDomains).is_err());
+        for role in [
+            Role::PrivilegedAuthenticationAdministrator,
+            Role::AuthenticationAdministrator,
+            Role::AuthenticationPolicyAdministrator,
+        ] {
+            assert!(authorize(&user(&[role]), &Action::ReadDomains).is_err());
+            assert!(authorize(&user(&[role]), &Action::WriteDomains).is_err());
+        }
+        assert!(authorize(&user(&[]), &Action::ReadDomains).is_err());
     }
 
     #[test]

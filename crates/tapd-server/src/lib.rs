@@ -97,8 +97,8 @@ pub struct App {
 impl App {
     /// Binds the listener and assembles the routes over an already migrated and bootstrapped store.
     pub async fn build(config: Config, store: Store) -> anyhow::Result<App> {
-        let tenant = store
-            .tenant()
+        let default_tenant = store
+            .default_tenant()
             .await?
             .ok_or_else(|| anyhow::anyhow!("the directory is not initialised"))?;
         let listener = TcpListener::bind(config.listen).await?;
@@ -116,12 +116,11 @@ impl App {
             })
             .trim_end_matches('/')
             .to_string();
-        let issuer = format!("{public_url}/{}/v2.0", tenant.id);
         let passkeys = service::passkeys::RelyingParty::for_public_url(&public_url)?;
         let signer = keys::TokenSigner::load(
             &store,
             &config.keys,
-            issuer,
+            public_url.clone(),
             config.access_token_ttl,
             config.clock.now(),
         )
@@ -136,7 +135,7 @@ impl App {
             svc: Services::new(store, config.keys).with_mailer(config.mailer),
             clock: config.clock,
             passkeys,
-            tenant,
+            default_tenant,
             public_url,
             trusted_proxies: config.trusted_proxies,
             metrics_from: config.metrics_from,

@@ -70,7 +70,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// The base URL clients reach this server at, without a trailing slash.
     pub public_url: String,
-    pub tenant: Tenant,
+    /// The tenant made on first start: the one a caller acts in when nothing names another.
+    pub default_tenant: Tenant,
     pub clock: Arc<dyn Clock>,
     /// The RP ID and origins passkeys are checked against, from the public URL.
     pub passkeys: RelyingParty,
@@ -84,15 +85,21 @@ impl AppState {
         self.clock.now()
     }
 
-    /// The service context of the request being served.
+    /// The service context of the request being served, in the initiator's tenant (the
+    /// default tenant for an anonymous caller).
     pub fn ctx(&self, initiator: Initiator, ip: Option<std::net::IpAddr>) -> Ctx {
-        Ctx::new(
-            self.tenant.clone(),
-            initiator,
-            current_request_id(),
-            self.now(),
-        )
-        .with_ip(ip)
+        let tenant = initiator.tenant().unwrap_or(self.default_tenant.id);
+        self.ctx_in(tenant, initiator, ip)
+    }
+
+    /// The service context of the request being served, in `tenant`.
+    pub fn ctx_in(
+        &self,
+        tenant: uuid::Uuid,
+        initiator: Initiator,
+        ip: Option<std::net::IpAddr>,
+    ) -> Ctx {
+        Ctx::new(tenant, initiator, current_request_id(), self.now()).with_ip(ip)
     }
 
     /// Rereads the signing keys if the copy in memory is stale (a rotation on another replica).

@@ -6,7 +6,7 @@ use tapd_core::odata::Query;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::query::{Column, Listing};
+use crate::query::{Column, Listing, TENANT_COLUMN};
 use crate::sql::{Tx, dialect_of, micros, rows_of};
 use crate::{Page, Result, Store, StoreError};
 
@@ -29,6 +29,8 @@ impl AuditKind {
 #[derive(Clone, Debug)]
 pub struct AuditRecord {
     pub id: Uuid,
+    /// The tenant whose log it is in.
+    pub tenant: Uuid,
     pub at: OffsetDateTime,
     pub body: serde_json::Value,
 }
@@ -36,7 +38,12 @@ pub struct AuditRecord {
 impl Store {
     /// A page of one log under Graph's query options, newest first unless `$orderby` says
     /// otherwise.
-    pub async fn audit_page(&self, kind: AuditKind, q: &Query) -> Result<Page<serde_json::Value>> {
+    pub async fn audit_page(
+        &self,
+        tenant: Uuid,
+        kind: AuditKind,
+        q: &Query,
+    ) -> Result<Page<serde_json::Value>> {
         let listing = Listing {
             select: "body".into(),
             from: kind.table(),
@@ -46,8 +53,9 @@ impl Store {
             },
             default_order: "seq DESC",
             tiebreak: "seq DESC",
+            tenant_scope: TENANT_COLUMN,
         };
-        self.page(&listing, None, q).await?.try_map(|r| {
+        self.page(&listing, tenant, None, q).await?.try_map(|r| {
             let body: String = r.try_get(0)?;
             serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))
         })
@@ -68,9 +76,10 @@ pub(crate) async fn finish(mut tx: Tx<'_>, changed: bool, audit: &AuditRecord) -
 
 pub(crate) async fn insert_audit(tx: &mut Tx<'_>, table: &str, a: &AuditRecord) -> Result<()> {
     sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO {table} (id, at, body) VALUES ($1, $2, $3)"
+        "INSERT INTO {table} (id, tenant_id, at, body) VALUES ($1, $2, $3, $4)"
     )))
     .bind(a.id.to_string())
+    .bind(a.tenant.to_string())
     .bind(micros(a.at))
     .bind(a.body.to_string())
     .execute(&mut **tx)
@@ -88,14 +97,15 @@ pub(crate) async fn insert_audits(
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO {} (id, at, body) VALUES {}",
+        "INSERT INTO {} (id, tenant_id, at, body) VALUES {}",
         kind.table(),
-        rows_of(dialect_of(tx), audits.len(), 3)
+        rows_of(dialect_of(tx), audits.len(), 4)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for a in audits {
         query = query
             .bind(a.id.to_string())
+            .bind(a.tenant.to_string())
             .bind(micros(a.at))
             .bind(a.body.to_string());
     }

@@ -518,7 +518,7 @@ mod tests {
 
     fn user(upn: &str) -> UserRecord {
         let at = OffsetDateTime::from_unix_timestamp(1_780_000_000).expect("instant");
-        UserRecord::member(upn.into(), upn.into(), at)
+        UserRecord::member(Uuid::nil(), upn.into(), upn.into(), at)
     }
 
     fn pass_for(user: &UserRecord) -> TapPass {
@@ -575,7 +575,7 @@ mod tests {
         assert_eq!(store.count_users().await.expect("count"), 42);
         for name in names.iter().take(40) {
             assert!(
-                store.find_user(name).await.expect("find").is_some(),
+                store.user_anywhere(name).await.expect("find").is_some(),
                 "{name}"
             );
         }
@@ -623,6 +623,7 @@ mod tests {
     fn audit(at: OffsetDateTime) -> AuditRecord {
         AuditRecord {
             id: Uuid::new_v4(),
+            tenant: Uuid::nil(),
             at,
             body: serde_json::json!({}),
         }

@@ -12,8 +12,6 @@ use crate::directory::USER_COLUMNS;
 use crate::sql::{column_count, from_micros, micros, placeholders, uuid_of};
 use crate::{Result, Store, StoreError, UserRecord, UserType};
 
-const FIDO2_ID: &str = "Fido2";
-
 /// One user as the registration report sees them.
 #[derive(Clone, Debug)]
 pub struct RegistrationRow {
@@ -64,13 +62,13 @@ fn fido2_from(r: &AnyRow) -> Result<Fido2Policy> {
 }
 
 impl Store {
-    pub async fn fido2_policy(&self) -> Result<Fido2Policy> {
+    pub async fn fido2_policy(&self, tenant: Uuid) -> Result<Fido2Policy> {
         let row = sqlx::query(
             "SELECT state, self_service_registration, attestation_enforced, \
              key_restrictions_enforced, key_enforcement_type, aaguids, include_targets, \
-             exclude_targets FROM fido2_policy WHERE id = $1",
+             exclude_targets FROM fido2_policy WHERE tenant_id = $1",
         )
-        .bind(FIDO2_ID)
+        .bind(tenant.to_string())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref()
@@ -81,6 +79,7 @@ impl Store {
     /// Replaces the FIDO2 configuration, with the change's audit record, in one transaction.
     pub async fn set_fido2_policy(
         &self,
+        tenant: Uuid,
         p: &Fido2Policy,
         now: OffsetDateTime,
         audit: &AuditRecord,
@@ -99,11 +98,11 @@ impl Store {
         let exclude = text(serde_json::to_string(&p.exclude_targets))?;
         let mut tx = self.write_tx().await?;
         sqlx::query(
-            "INSERT INTO fido2_policy (id, state, self_service_registration, \
+            "INSERT INTO fido2_policy (tenant_id, state, self_service_registration, \
              attestation_enforced, key_restrictions_enforced, key_enforcement_type, aaguids, \
              include_targets, exclude_targets, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, \
+             ON CONFLICT (tenant_id) DO UPDATE SET state = excluded.state, \
              self_service_registration = excluded.self_service_registration, \
              attestation_enforced = excluded.attestation_enforced, \
              key_restrictions_enforced = excluded.key_restrictions_enforced, \
@@ -111,7 +110,7 @@ impl Store {
              include_targets = excluded.include_targets, \
              exclude_targets = excluded.exclude_targets, updated_at = excluded.updated_at",
         )
-        .bind(FIDO2_ID)
+        .bind(tenant.to_string())
         .bind(state)
         .bind(i64::from(p.is_self_service_registration_allowed))
         .bind(i64::from(p.is_attestation_enforced))
@@ -129,11 +128,13 @@ impl Store {
     }
 
     /// When any method configuration was last stored; `None` while all are the defaults.
-    pub async fn methods_policy_modified(&self) -> Result<Option<OffsetDateTime>> {
+    pub async fn methods_policy_modified(&self, tenant: Uuid) -> Result<Option<OffsetDateTime>> {
         let row = sqlx::query(
-            "SELECT MAX(t) FROM (SELECT MAX(updated_at) AS t FROM policies \
-             UNION ALL SELECT MAX(updated_at) AS t FROM fido2_policy) AS changes",
+            "SELECT MAX(t) FROM (SELECT MAX(updated_at) AS t FROM policies WHERE tenant_id = $1 \
+             UNION ALL SELECT MAX(updated_at) AS t FROM fido2_policy WHERE tenant_id = $1) \
+             AS changes",
         )
+        .bind(tenant.to_string())
         .fetch_one(&self.pool)
         .await?;
         row.try_get::<Option<i64>, _>(0)?
@@ -145,6 +146,7 @@ impl Store {
     /// UPN), narrowed by `filter`, with what the report says of each.
     pub async fn registration_rows(
         &self,
+        tenant: Uuid,
         filter: &RegistrationFilter,
         after: &str,
         limit: i64,
@@ -161,11 +163,12 @@ impl Store {
              (SELECT MAX(t.created_at) FROM taps t WHERE t.user_id = users.id), \
              (SELECT MAX(p.created_at) FROM passkeys p WHERE p.user_id = users.id) \
              FROM users WHERE ($1 = '' OR user_type = $1) AND {has_passkey} \
-             AND upn_lower > $2 ORDER BY upn_lower LIMIT $3"
+             AND upn_lower > $2 AND tenant_id = $4 ORDER BY upn_lower LIMIT $3"
         )))
         .bind(filter.user_type.map(UserType::as_str).unwrap_or(""))
         .bind(after)
         .bind(limit)
+        .bind(tenant.to_string())
         .fetch_all(&self.pool)
         .await?;
         let mut out = rows

@@ -5,7 +5,7 @@
 //!
 //! Where things live:
 //! - `connect`: opening the database — dialect, pool, migrations — and its health;
-//! - `directory`: the tenant, users, groups and role assignments;
+//! - `directory`: tenants and their domains, users, groups and role assignments;
 //! - `passes`: the TAP policy, the passes, and what a sign-in reads;
 //! - `batch`: what a sign-in, an issuance and a user's creation write, committed in groups;
 //! - `read`: the hot paths' point reads, and the row their decoders read from either driver;
@@ -40,7 +40,9 @@ use sqlx::AnyPool;
 pub use audit::{AuditKind, AuditRecord};
 pub use connect::{Dialect, PoolUse, latest_schema_version};
 pub use delivery::{OpenedLink, PassLink};
-pub use directory::{GroupRecord, RoleAssignment, Tenant, UserRecord, UserType};
+pub use directory::{
+    DomainAuthentication, DomainRecord, GroupRecord, RoleAssignment, Tenant, UserRecord, UserType,
+};
 pub use fido2::{RegistrationFilter, RegistrationRow};
 pub use oauth::{
     AppRecord, AppSecret, AuthCode, DeviceApproval, DeviceCode, Grant, Redeemed, RefreshToken,

@@ -31,11 +31,11 @@ pub struct SignInView {
 const TAP_COLUMNS: &str = "id, user_id, created_at, start_at, lifetime_minutes, is_usable_once, \
                            used_at, failed_attempts, salt, code_hash";
 
-/// The sign-in read: the user by `upn_lower = $1`, their pass if any, and the policy body
-/// (`$2` is the policy id). Built once; every TAP sign-in runs it.
+/// The sign-in read: the user by `upn_lower = $1`, their pass if any, and their tenant's policy
+/// body (`$2` is the policy id). Built once; every TAP sign-in runs it.
 static SIGN_IN_VIEW_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {}, {}, (SELECT body FROM policies WHERE id = $2) \
+        "SELECT {}, {}, (SELECT body FROM policies p WHERE p.tenant_id = u.tenant_id AND p.id = $2) \
          FROM (SELECT 1 AS one) k LEFT JOIN users u ON u.upn_lower = $1 \
          LEFT JOIN taps t ON t.user_id = u.id",
         qualified("u", USER_COLUMNS),
@@ -64,7 +64,8 @@ impl Store {
         Ok(policy.in_scope(&user.to_string(), &groups))
     }
 
-    /// A user found by UPN together with their pass and the TAP policy, in one query: the
+    /// A user found by UPN (in any tenant: a UPN's domain names its tenant) together with their
+    /// pass and their tenant's TAP policy, in one query: the
     /// sign-in path's read. The query answers a row (with the policy) for an unknown name too,
     /// and the policy is decoded either way, so that the time taken tells nothing.
     pub async fn user_with_tap(&self, upn: &str) -> Result<Option<SignInView>> {

@@ -10,6 +10,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use tapd_core::odata::{CmpOp, Filter, Literal, Query, Search};
 
+use uuid::Uuid;
+
 use crate::connect::Dialect;
 use crate::sql::micros;
 use crate::{Result, Store};
@@ -39,7 +41,12 @@ pub(crate) struct Listing {
     pub columns: fn(&str) -> Option<Column>,
     pub default_order: &'static str,
     pub tiebreak: &'static str,
+    /// The condition that keeps the listing to one tenant, `$T` standing for the tenant's id.
+    pub tenant_scope: &'static str,
 }
+
+/// The usual [`Listing::tenant_scope`]: a `tenant_id` column.
+pub(crate) const TENANT_COLUMN: &str = "tenant_id = $T";
 
 /// One page of a listing.
 #[derive(Clone, Debug)]
@@ -206,11 +213,12 @@ fn unmapped(property: &str) -> crate::StoreError {
 }
 
 impl Store {
-    /// The rows of one page of `listing` under `scope` (a condition with its own `$n` from 1,
+    /// The rows of one page of `listing` in `tenant`, under `scope` (a condition with its own `$n` from 1,
     /// and their values), and the count when asked.
     pub(crate) async fn page(
         &self,
         listing: &Listing,
+        tenant: Uuid,
         scope: Option<(&str, Vec<String>)>,
         q: &Query,
     ) -> Result<Page<AnyRow>> {
@@ -224,6 +232,8 @@ impl Store {
             sql.binds.extend(values.into_iter().map(Bind::Text));
             conditions.push(condition.to_string());
         }
+        let tenant = sql.bind(Bind::Text(tenant.to_string()));
+        conditions.push(listing.tenant_scope.replace("$T", &tenant));
         if let Some(f) = &q.filter {
             conditions.push(sql.filter(f, listing.columns)?);
         }

@@ -227,6 +227,35 @@ impl Settings {
         }
     }
 
+    /// The URL clients reach tapd at, as far as the settings tell: the public URL, else
+    /// `localhost` on a loopback listener (browsers reach tapd so, and passkeys need a host
+    /// name, not an IP).
+    pub fn public_url(&self) -> Option<String> {
+        let scheme = match self.tls() {
+            Ok(Some(_)) => "https",
+            _ => "http",
+        };
+        self.public_url.clone().or_else(|| {
+            self.listen
+                .ip()
+                .is_loopback()
+                .then(|| format!("{scheme}://localhost:{}", self.listen.port()))
+        })
+    }
+
+    /// [`Settings::public_url`], or the listen address, without a trailing slash: what to
+    /// print for people to open.
+    pub fn shown_url(&self) -> String {
+        let scheme = match self.tls() {
+            Ok(Some(_)) => "https",
+            _ => "http",
+        };
+        let url = self
+            .public_url()
+            .unwrap_or_else(|| format!("{scheme}://{}", self.listen));
+        url.trim_end_matches('/').to_string()
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
             format!(

@@ -1,5 +1,5 @@
-//! The `tapd` binary: `serve` runs the service; `recover` and `app create` work on the database
-//! directly (safe while a server runs); the rest is the admin CLI, which talks HTTP.
+//! The `tapd` binary: `serve` runs the service; `recover`, `tenant` and `app` work on the
+//! database directly (safe while a server runs); the rest is the admin CLI, which talks HTTP.
 
 mod backup;
 mod cli;
@@ -62,6 +62,11 @@ enum Command {
         #[command(flatten)]
         db: DbFlags,
     },
+    /// Tenants (organizations) of this deployment, straight in the database.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
     /// Applications (service principals, OpenID Connect clients), straight in the database.
     App {
         #[command(subcommand)]
@@ -108,6 +113,45 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant with its default domain, the TAP policy at its defaults, and a first
+    /// Global Administrator (admin@DOMAIN) whose one-time pass is printed once.
+    #[command(
+        after_help = "Examples:\n  tapd tenant create --domain fabrikam.test\n  tapd tenant create --domain fabrikam.test --name Fabrikam --json"
+    )]
+    Create {
+        /// The tenant's default domain: unique in the deployment, e.g. fabrikam.test.
+        #[arg(long)]
+        domain: String,
+        /// The tenant's display name (the domain when left out).
+        #[arg(long)]
+        name: Option<String>,
+        /// Print {"id": …, "displayName": …, "defaultDomain": …, "issuer": …, "admin": {…}}.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// List the tenants, the default (made on first start) first.
+    #[command(after_help = "Example:\n  tapd tenant list --json")]
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+}
+
+/// `--tenant`: which tenant a command acts in.
+#[derive(clap::Args, Clone, Debug, Default)]
+struct TenantFlag {
+    /// The tenant, by its id or one of its domains (the default tenant when left out).
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+#[derive(Subcommand)]
 enum AppCommand {
     /// Register an application; prints its client id (and secret, once, for a confidential app).
     #[command(
@@ -133,6 +177,8 @@ enum AppCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
+        tenant: TenantFlag,
+        #[command(flatten)]
         db: DbFlags,
     },
     /// List the registered applications.
@@ -141,6 +187,8 @@ enum AppCommand {
         /// Print a JSON array.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        tenant: TenantFlag,
         #[command(flatten)]
         db: DbFlags,
     },
@@ -154,6 +202,8 @@ enum AppCommand {
         /// Print {"deleted": id}.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        tenant: TenantFlag,
         #[command(flatten)]
         db: DbFlags,
     },
@@ -252,6 +302,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(flags) => serve(flags).await?,
         Command::Healthcheck { server, json } => return Ok(healthcheck(&server, json).await),
         Command::Recover { upn, json, db } => recover(&upn, json, &db).await?,
+        Command::Tenant { command } => tenant(command).await?,
         Command::App { command } => app(command).await?,
         Command::Keys {
             command:
@@ -284,8 +335,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `tapd recover`: a fresh one-time pass, written straight to the database.
 async fn recover(upn: &str, json: bool, db: &DbFlags) -> anyhow::Result<()> {
     let svc = open_services(db).await?;
-    let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
-    let rec = operator::recover(&svc, &ctx, upn).await?;
+    let rec = operator::recover(&svc, OffsetDateTime::now_utc(), upn).await?;
     let warning = rec.unusable.map(|reason| {
         format!(
             "the pass can't be used yet ({reason:?}): check the TAP policy (state, include and exclude targets)"
@@ -314,6 +364,86 @@ async fn recover(upn: &str, json: bool, db: &DbFlags) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tapd tenant …`: tenants, straight in the database.
+async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Create {
+            domain,
+            name,
+            json,
+            db,
+        } => {
+            let settings = Settings::load(&Overrides::from(&db))?;
+            let svc = open_services(&db).await?;
+            let now = OffsetDateTime::now_utc();
+            let made = operator::create_tenant(&svc, domain.trim(), name.as_deref(), now).await?;
+            let public = settings.shown_url();
+            let issuer = format!("{public}/{}/v2.0", made.tenant.id);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "id": made.tenant.id,
+                        "displayName": made.tenant.display_name,
+                        "defaultDomain": made.tenant.default_domain,
+                        "issuer": issuer,
+                        "admin": {
+                            "userPrincipalName": made.admin.upn,
+                            "temporaryAccessPass": made.admin.code,
+                            "endDateTime": format_time(made.admin.expires_at),
+                        },
+                    })
+                );
+            } else {
+                // Printed once, on stdout only: never logged.
+                println!(
+                    "Created the tenant {} (tenant id {}).",
+                    made.tenant.display_name, made.tenant.id
+                );
+                println!("Its OpenID Connect issuer: {issuer}");
+                println!("First administrator: {}", made.admin.upn);
+                println!("One-time Temporary Access Pass: {}", made.admin.code);
+                println!(
+                    "Valid until {}. Sign in at {public}/ with it and register a passkey.",
+                    format_time(made.admin.expires_at)
+                );
+                println!(
+                    "This pass is printed only now. If it is lost: tapd recover --upn {}",
+                    made.admin.upn
+                );
+            }
+            svc.store.close().await;
+        }
+        TenantCommand::List { json, db } => {
+            let svc = open_services(&db).await?;
+            let tenants = operator::tenants(&svc).await?;
+            if json {
+                let list: Vec<_> = tenants
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        serde_json::json!({
+                            "id": t.id,
+                            "displayName": t.display_name,
+                            "defaultDomain": t.default_domain,
+                            "isDefault": i == 0,
+                            "createdDateTime": format_time(t.created_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!("{:<36}  {:<32}  NAME", "TENANT ID", "DEFAULT DOMAIN");
+                for t in &tenants {
+                    println!("{:<36}  {:<32}  {}", t.id, t.default_domain, t.display_name);
+                }
+            }
+            svc.store.close().await;
+        }
+    }
+    Ok(())
+}
+
 /// `tapd app …`: applications, straight in the database.
 async fn app(command: AppCommand) -> anyhow::Result<()> {
     match command {
@@ -324,6 +454,7 @@ async fn app(command: AppCommand) -> anyhow::Result<()> {
             spa_redirect_uris,
             public_redirect_uris,
             json,
+            tenant,
             db,
         } => {
             let spec = apps::AppSpec {
@@ -333,17 +464,28 @@ async fn app(command: AppCommand) -> anyhow::Result<()> {
                 spa_redirect_uris,
                 public_redirect_uris,
             };
-            create_app(&spec, json, &db).await
+            create_app(&spec, json, &tenant, &db).await
         }
-        AppCommand::List { json, db } => list_apps(json, &db).await,
-        AppCommand::Remove { app, json, db } => remove_app(&app, json, &db).await,
+        AppCommand::List { json, tenant, db } => list_apps(json, &tenant, &db).await,
+        AppCommand::Remove {
+            app,
+            json,
+            tenant,
+            db,
+        } => remove_app(&app, json, &tenant, &db).await,
     }
 }
 
 /// `tapd app create`: registers an application straight in the database.
-async fn create_app(spec: &apps::AppSpec, json: bool, db: &DbFlags) -> anyhow::Result<()> {
+async fn create_app(
+    spec: &apps::AppSpec,
+    json: bool,
+    tenant: &TenantFlag,
+    db: &DbFlags,
+) -> anyhow::Result<()> {
     let svc = open_services(db).await?;
-    let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
+    let now = OffsetDateTime::now_utc();
+    let ctx = operator::context_in(&svc, tenant.tenant.as_deref(), now).await?;
     let app = apps::register(&svc, &ctx, spec).await?;
     if json {
         println!(
@@ -364,16 +506,20 @@ async fn create_app(spec: &apps::AppSpec, json: bool, db: &DbFlags) -> anyhow::R
     Ok(())
 }
 
-/// Every application, as `tapd app list` shows them.
-async fn all_apps(svc: &Services) -> anyhow::Result<Vec<tapd_store::AppRecord>> {
-    let ctx = operator::context(svc, OffsetDateTime::now_utc()).await?;
+/// Every application of the tenant, as `tapd app list` shows them.
+async fn all_apps(
+    svc: &Services,
+    tenant: &TenantFlag,
+) -> anyhow::Result<Vec<tapd_store::AppRecord>> {
+    let now = OffsetDateTime::now_utc();
+    let ctx = operator::context_in(svc, tenant.tenant.as_deref(), now).await?;
     let query = tapd_core::odata::Query::all(tapd_core::odata::MAX_TOP);
     Ok(apps::list(svc, &ctx, &query).await?.items)
 }
 
-async fn list_apps(json: bool, db: &DbFlags) -> anyhow::Result<()> {
+async fn list_apps(json: bool, tenant: &TenantFlag, db: &DbFlags) -> anyhow::Result<()> {
     let svc = open_services(db).await?;
-    let apps = all_apps(&svc).await?;
+    let apps = all_apps(&svc, tenant).await?;
     if json {
         let list: Vec<_> = apps
             .iter()
@@ -414,9 +560,14 @@ async fn list_apps(json: bool, db: &DbFlags) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn remove_app(which: &str, json: bool, db: &DbFlags) -> anyhow::Result<()> {
+async fn remove_app(
+    which: &str,
+    json: bool,
+    tenant: &TenantFlag,
+    db: &DbFlags,
+) -> anyhow::Result<()> {
     let svc = open_services(db).await?;
-    let found = all_apps(&svc).await?.into_iter().find(|a| {
+    let found = all_apps(&svc, tenant).await?.into_iter().find(|a| {
         a.id.to_string().eq_ignore_ascii_case(which)
             || a.client_id.to_string().eq_ignore_ascii_case(which)
     });
@@ -425,7 +576,8 @@ async fn remove_app(which: &str, json: bool, db: &DbFlags) -> anyhow::Result<()>
             "no application with the id or client id {which}: `tapd app list` shows them"
         );
     };
-    let ctx = operator::context(&svc, OffsetDateTime::now_utc()).await?;
+    let now = OffsetDateTime::now_utc();
+    let ctx = operator::context_in(&svc, tenant.tenant.as_deref(), now).await?;
     apps::delete(&svc, &ctx, &app.id.to_string()).await?;
     if json {
         println!("{}", serde_json::json!({"deleted": app.id}));
@@ -571,8 +723,7 @@ async fn first_start(svc: &Services, domain: &str, url: &str) -> anyhow::Result<
     if let Some(first) = operator::bootstrap(svc, domain, OffsetDateTime::now_utc()).await? {
         let tenant = operator::context(svc, OffsetDateTime::now_utc())
             .await?
-            .tenant
-            .id;
+            .tenant;
         // Printed once, on stdout only: never logged.
         println!("tapd: created the directory {domain} (tenant id {tenant}).");
         println!("First administrator: {}", first.upn);
@@ -604,24 +755,13 @@ async fn serve(flags: Overrides) -> anyhow::Result<()> {
         .transpose()?;
     let (settings, store, keys) = open(&flags).await?;
     init_logging(&settings.log_format);
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    // On the loopback, browsers reach tapd as `localhost`: passkeys need a host name, not an IP.
-    let public_url = settings.public_url.clone().or_else(|| {
-        settings
-            .listen
-            .ip()
-            .is_loopback()
-            .then(|| format!("{scheme}://localhost:{}", settings.listen.port()))
-    });
-    let shown_url = public_url
-        .clone()
-        .unwrap_or_else(|| format!("{scheme}://{}", settings.listen));
+    let public_url = settings.public_url();
+    let shown_url = settings.shown_url();
     let services = Services::new(store.clone(), keys.clone());
-    first_start(&services, &settings.domain, shown_url.trim_end_matches('/')).await?;
+    first_start(&services, &settings.domain, &shown_url).await?;
     let tenant = operator::context(&services, OffsetDateTime::now_utc())
         .await?
-        .tenant
-        .id;
+        .tenant;
     let mut config = Config::new(settings.listen, keys);
     config.public_url = public_url;
     config.tls = tls.clone();

@@ -152,3 +152,20 @@ pub static METHODS: Resource = Resource {
     directory: false,
     count: false,
 };
+
+/// A tenant's domains: a handful each, so only `$select` applies.
+pub static DOMAINS: Resource = Resource {
+    name: "domain",
+    properties: &[
+        Property::of("id", Kind::Text),
+        Property::of("authenticationType", Kind::Text),
+        Property::of("isDefault", Kind::Bool),
+        Property::of("isInitial", Kind::Bool),
+        Property::of("isRoot", Kind::Bool),
+        Property::of("isVerified", Kind::Bool),
+        Property::of("isAdminManaged", Kind::Bool),
+        Property::of("supportedServices", Kind::Text),
+    ],
+    directory: false,
+    count: false,
+};

@@ -5,6 +5,7 @@
 mod applications;
 mod audit;
 mod batch;
+mod domains;
 mod groups;
 mod managers;
 mod methods;
@@ -27,6 +28,7 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .merge(users::routes())
         .merge(managers::routes())
         .merge(groups::routes())
+        .merge(domains::routes())
         .merge(roles::routes())
         .merge(policy::routes())
         .merge(methods::routes())

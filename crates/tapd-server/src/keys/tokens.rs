@@ -116,7 +116,8 @@ impl KeyRing {
 }
 
 pub struct TokenSigner {
-    issuer: String,
+    /// The public URL every tenant's issuer starts with.
+    public_url: String,
     /// How long a retired key stays published: the longest token lifetime, plus skew.
     retention: Duration,
     ring: RwLock<Arc<KeyRing>>,
@@ -169,7 +170,7 @@ impl TokenSigner {
     pub async fn load(
         store: &Store,
         keys: &Keys,
-        issuer: String,
+        public_url: String,
         token_lifetime: Duration,
         now: OffsetDateTime,
     ) -> anyhow::Result<TokenSigner> {
@@ -177,14 +178,20 @@ impl TokenSigner {
         store.add_signing_key(&first, true, None).await?;
         let ring = read_ring(store, keys, now).await?;
         Ok(TokenSigner {
-            issuer,
+            public_url,
             retention: token_lifetime + CLOCK_SKEW,
             ring: RwLock::new(Arc::new(ring)),
         })
     }
 
-    pub fn issuer(&self) -> &str {
-        &self.issuer
+    /// The OIDC issuer of a tenant: each tenant is its own (SPEC §8).
+    pub fn issuer(&self, tenant: Uuid) -> String {
+        format!("{}/{tenant}/v2.0", self.public_url)
+    }
+
+    /// Whether `iss` is the issuer of the tenant `tid` names.
+    fn issued_for(&self, iss: &str, tid: &str) -> bool {
+        Uuid::parse_str(tid).is_ok_and(|t| iss == self.issuer(t))
     }
 
     fn ring(&self) -> Arc<KeyRing> {
@@ -249,7 +256,7 @@ impl TokenSigner {
         (claims.nbf <= now + 60 && now < claims.exp).then_some(claims)
     }
 
-    /// A token's claims if one of `ring`'s keys signed it for Graph, by this issuer.
+    /// A token's claims if one of `ring`'s keys signed it for Graph, by its tenant's issuer.
     fn check_signature(&self, ring: &KeyRing, token: &str) -> Option<Claims> {
         let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
         let key = ring.keys.iter().find(|k| k.kid == kid)?;
@@ -257,11 +264,11 @@ impl TokenSigner {
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.set_audience(&[GRAPH_AUDIENCE]);
-        validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
             .ok()
             .map(|t| t.claims)
+            .filter(|c| self.issued_for(&c.iss, &c.tid))
     }
 
     /// The audience of an ID token we signed, expired or not (`id_token_hint` at logout).
@@ -272,9 +279,15 @@ impl TokenSigner {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.validate_exp = false;
         validation.validate_aud = false;
-        validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["iss", "aud"]);
         let claims = jsonwebtoken::decode::<Value>(token, &key.decoding, &validation).ok()?;
+        let (iss, tid) = (
+            claims.claims["iss"].as_str()?,
+            claims.claims["tid"].as_str()?,
+        );
+        if !self.issued_for(iss, tid) {
+            return None;
+        }
         claims.claims["aud"].as_str().map(str::to_string)
     }
 

@@ -39,7 +39,7 @@ impl OAuthError {
         Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_tenant",
-            format!("Tenant '{tenant}' not found. Use the directory's id or its default domain."),
+            format!("Tenant '{tenant}' not found. Use the tenant's id or one of its domains."),
         )
     }
 

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 use self::error::OAuthError;
 use crate::openapi::shapes;
@@ -28,16 +29,19 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .merge(token::routes())
 }
 
-/// Whether `/{tenant}/…` names this directory.
-fn is_our_tenant(state: &AppState, tenant: &str) -> bool {
-    crate::service::names_tenant(&state.tenant, tenant)
+/// The tenant `/{tenant}/…` names (its id or one of its domains), or the error to answer.
+pub(crate) async fn path_tenant(state: &AppState, name: &str) -> Result<Uuid, OAuthError> {
+    match crate::service::tenant_named(&state.svc, name).await {
+        Ok(Some(tenant)) => Ok(tenant.id),
+        Ok(None) => Err(OAuthError::unknown_tenant(name)),
+        Err(e) => Err(OAuthError::server(e)),
+    }
 }
 
-fn discovery_document(state: &AppState) -> Value {
+fn discovery_document(state: &AppState, tenant: Uuid) -> Value {
     let base = &state.public_url;
-    let tenant = state.tenant.id;
     json!({
-        "issuer": state.sessions.signer.issuer(),
+        "issuer": state.sessions.signer.issuer(tenant),
         "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
         "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
         "device_authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/devicecode"),
@@ -73,7 +77,7 @@ fn cacheable(body: Value) -> Response {
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oidc", security(()),
     responses((status = 200, description = "OpenID Connect discovery.", body = shapes::OpenIdConfiguration)))]
 async fn discovery(State(state): State<SharedState>) -> Response {
-    cacheable(discovery_document(&state))
+    cacheable(discovery_document(&state, state.default_tenant.id))
 }
 
 #[utoipa::path(get, path = "/{tenant}/v2.0/.well-known/openid-configuration", tag = "oidc", params(("tenant" = String, Path, description = "The tenant id, or `organizations` / `common`.")), security(()),
@@ -82,10 +86,10 @@ async fn tenant_discovery(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
 ) -> Response {
-    if !is_our_tenant(&state, &tenant) {
-        return OAuthError::unknown_tenant(&tenant).into_response();
+    match path_tenant(&state, &tenant).await {
+        Ok(tenant) => cacheable(discovery_document(&state, tenant)),
+        Err(e) => e.into_response(),
     }
-    cacheable(discovery_document(&state))
 }
 
 #[utoipa::path(get, path = "/discovery/v2.0/keys", tag = "oidc", security(()),
@@ -100,8 +104,8 @@ async fn jwks(State(state): State<SharedState>) -> Response {
 #[utoipa::path(get, path = "/{tenant}/discovery/v2.0/keys", tag = "oidc", params(("tenant" = String, Path, description = "The tenant id, or `organizations` / `common`.")), security(()),
     responses((status = 200, description = "The signing keys.", body = shapes::Jwks)))]
 async fn tenant_jwks(State(state): State<SharedState>, Path(tenant): Path<String>) -> Response {
-    if !is_our_tenant(&state, &tenant) {
-        return OAuthError::unknown_tenant(&tenant).into_response();
+    if let Err(e) = path_tenant(&state, &tenant).await {
+        return e.into_response();
     }
     jwks(State(state)).await
 }

@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{OAuthError, OAuthResult};
-use super::is_our_tenant;
+use super::path_tenant;
 use crate::http::caller::Caller;
 use crate::http::error::ApiError;
 use crate::openapi::shapes;
@@ -28,6 +28,7 @@ use crate::service::signin::check_rate;
 use crate::service::{Ctx, Initiator};
 use crate::service::{code_flow, device};
 use crate::state::{AppState, SharedState};
+use uuid::Uuid;
 
 pub fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -111,22 +112,33 @@ async fn tenant_token(
     headers: HeaderMap,
     form: TokenForm,
 ) -> Response {
-    if !is_our_tenant(&state, &tenant) {
-        return OAuthError::unknown_tenant(&tenant).into_response();
+    match path_tenant(&state, &tenant).await {
+        Ok(tenant) => token_in(&state, tenant, connect, &headers, form).await,
+        Err(e) => e.into_response(),
     }
-    token(State(state), connect, headers, form).await
 }
 
 #[utoipa::path(post, path = "/oauth2/v2.0/token", tag = "oidc", request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"), security(()),
     responses((status = 200, description = "Tokens (authorization code with PKCE, refresh, client credentials).", body = shapes::TokenResponse)))]
+/// The token endpoint without a tenant in its path: the default tenant's.
 async fn token(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    connect: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: TokenForm,
 ) -> Response {
-    let ctx = state.ctx(Initiator::Anonymous, Some(peer.ip()));
-    match grant(&state, &ctx, &headers, form).await {
+    token_in(&state, state.default_tenant.id, connect, &headers, form).await
+}
+
+async fn token_in(
+    state: &AppState,
+    tenant: Uuid,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: &HeaderMap,
+    form: TokenForm,
+) -> Response {
+    let ctx = state.ctx_in(tenant, Initiator::Anonymous, Some(peer.ip()));
+    match grant(state, &ctx, headers, form).await {
         Ok(body) => (
             StatusCode::OK,
             [
@@ -255,10 +267,10 @@ async fn tenant_device_authorization(
     headers: HeaderMap,
     form: Result<Form<DeviceCodeRequest>, FormRejection>,
 ) -> Response {
-    if !is_our_tenant(&state, &tenant) {
-        return OAuthError::unknown_tenant(&tenant).into_response();
+    match path_tenant(&state, &tenant).await {
+        Ok(tenant) => device_authorization_in(&state, tenant, connect, &headers, form).await,
+        Err(e) => e.into_response(),
     }
-    device_authorization(State(state), connect, headers, form).await
 }
 
 #[utoipa::path(post, path = "/oauth2/v2.0/devicecode", tag = "oidc", request_body(content = DeviceCodeRequest, content_type = "application/x-www-form-urlencoded"), security(()),
@@ -266,17 +278,28 @@ async fn tenant_device_authorization(
 /// RFC 8628 §3.1: a device asks for a device code and a user code.
 async fn device_authorization(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    connect: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: Result<Form<DeviceCodeRequest>, FormRejection>,
 ) -> Response {
-    let ctx = state.ctx(Initiator::Anonymous, Some(peer.ip()));
+    let tenant = state.default_tenant.id;
+    device_authorization_in(&state, tenant, connect, &headers, form).await
+}
+
+async fn device_authorization_in(
+    state: &AppState,
+    tenant: Uuid,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: &HeaderMap,
+    form: Result<Form<DeviceCodeRequest>, FormRejection>,
+) -> Response {
+    let ctx = state.ctx_in(tenant, Initiator::Anonymous, Some(peer.ip()));
     let result = async {
         check_rate(&state.sessions.limiter, ctx.ip)?;
         let Form(req) = form.map_err(|_| {
             OAuthError::invalid_request("The body must be application/x-www-form-urlencoded.")
         })?;
-        let presented = presented_as(&headers, &req.client_id, &req.client_secret);
+        let presented = presented_as(headers, &req.client_id, &req.client_secret);
         let client = oauth::authenticate_client(&state.svc, &ctx, &presented, false).await?;
         let started = device::start(&state.svc, &ctx, &client, req.scope.as_deref()).await?;
         let uri = format!("{}/device", state.public_url);
@@ -377,13 +400,15 @@ async fn introspect(
     let ctx = state.ctx(Initiator::Anonymous, None);
     let result = async {
         let req = form_of(form)?;
-        oauth::authenticate_client(&state.svc, &ctx, &presented(&headers, &req), true).await?;
+        let client =
+            oauth::authenticate_client(&state.svc, &ctx, &presented(&headers, &req), true).await?;
         let token = req
             .token
             .as_deref()
             .ok_or_else(|| OAuthError::invalid_request("token is required."))?;
         let found = oauth::introspect(&state.svc, &state.sessions, &ctx, token).await?;
-        Ok::<_, OAuthError>(Json(introspection_json(&state, found)))
+        let issuer = state.sessions.signer.issuer(client.app.tenant);
+        Ok::<_, OAuthError>(Json(introspection_json(issuer, found)))
     };
     match result.await {
         Ok(body) => ([(header::CACHE_CONTROL, "no-store")], body).into_response(),
@@ -391,7 +416,8 @@ async fn introspect(
     }
 }
 
-fn introspection_json(state: &AppState, found: Introspection) -> Value {
+/// What introspection says of a token; `issuer` is the tenant's, for a refresh token.
+fn introspection_json(issuer: String, found: Introspection) -> Value {
     match found {
         Introspection::Inactive => json!({"active": false}),
         Introspection::Refresh(r) => json!({
@@ -402,7 +428,7 @@ fn introspection_json(state: &AppState, found: Introspection) -> Value {
             "sub": r.user_id,
             "exp": r.expires_at.unix_timestamp(),
             "iat": r.created_at.unix_timestamp(),
-            "iss": state.sessions.signer.issuer(),
+            "iss": issuer,
         }),
         Introspection::Access(claims) => json!({
             "active": true,

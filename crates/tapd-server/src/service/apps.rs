@@ -103,22 +103,22 @@ fn app_not_found(id: &str) -> ServiceError {
     ))
 }
 
-async fn find(svc: &Services, id: &str) -> ServiceResult<AppRecord> {
+async fn find(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<AppRecord> {
     let id = parse_id("Application", id)?;
     svc.store
-        .app(id)
+        .app(ctx.tenant, id)
         .await?
         .ok_or_else(|| app_not_found(&id.to_string()))
 }
 
 pub async fn list(svc: &Services, ctx: &Ctx, q: &Query) -> ServiceResult<Page<AppRecord>> {
     ctx.authorize(Action::ReadApplications)?;
-    Ok(svc.store.list_apps(q).await?)
+    Ok(svc.store.list_apps(ctx.tenant, q).await?)
 }
 
 pub async fn get(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<AppRecord> {
     ctx.authorize(Action::ReadApplications)?;
-    find(svc, id).await
+    find(svc, ctx, id).await
 }
 
 pub async fn create(svc: &Services, ctx: &Ctx, body: AppChanges) -> ServiceResult<AppRecord> {
@@ -130,6 +130,7 @@ pub async fn create(svc: &Services, ctx: &Ctx, body: AppChanges) -> ServiceResul
     }
     let mut app = AppRecord {
         id: Uuid::new_v4(),
+        tenant: ctx.tenant,
         client_id: Uuid::new_v4(),
         display_name: String::new(),
         permissions: vec![],
@@ -147,7 +148,7 @@ pub async fn create(svc: &Services, ctx: &Ctx, body: AppChanges) -> ServiceResul
 
 pub async fn update(svc: &Services, ctx: &Ctx, id: &str, body: AppChanges) -> ServiceResult<()> {
     ctx.authorize(Action::WriteApplications)?;
-    let mut app = find(svc, id).await?;
+    let mut app = find(svc, ctx, id).await?;
     apply(&mut app, body)?;
     let record = app_change(ctx, "Update application", "Update", &app, vec![]);
     if !svc.store.update_app(&app, &record).await? {
@@ -160,7 +161,7 @@ pub async fn update(svc: &Services, ctx: &Ctx, id: &str, body: AppChanges) -> Se
 
 pub async fn delete(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<()> {
     ctx.authorize(Action::WriteApplications)?;
-    let app = find(svc, id).await?;
+    let app = find(svc, ctx, id).await?;
     let record = app_change(ctx, "Delete application", "Delete", &app, vec![]);
     if !svc.store.delete_app(app.id, &record).await? {
         return Err(ServiceError::not_found(format!(
@@ -274,7 +275,7 @@ pub async fn add_secret(
     req: NewSecret,
 ) -> ServiceResult<(String, AppSecret)> {
     ctx.authorize(Action::WriteApplications)?;
-    let app = find(svc, id).await?;
+    let app = find(svc, ctx, id).await?;
     let start = match req.start {
         Some(start) => check_instant("startDateTime", start)?,
         None => ctx.now,
@@ -310,7 +311,7 @@ pub async fn add_secret(
 
 pub async fn remove_secret(svc: &Services, ctx: &Ctx, id: &str, key_id: &str) -> ServiceResult<()> {
     ctx.authorize(Action::WriteApplications)?;
-    let app = find(svc, id).await?;
+    let app = find(svc, ctx, id).await?;
     let key_id = Uuid::parse_str(key_id.trim()).map_err(|_| {
         ServiceError::bad_request(format!(
             "Invalid value for property 'keyId': '{key_id}' is not a GUID."
@@ -367,6 +368,7 @@ pub async fn register(svc: &Services, ctx: &Ctx, spec: &AppSpec) -> ServiceResul
     };
     let app = AppRecord {
         id: Uuid::new_v4(),
+        tenant: ctx.tenant,
         client_id: Uuid::new_v4(),
         display_name: name.to_string(),
         permissions: spec.permissions.clone(),

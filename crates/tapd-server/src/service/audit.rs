@@ -69,6 +69,7 @@ pub fn change(ctx: &Ctx, change: Change<'_>) -> AuditRecord {
     });
     AuditRecord {
         id,
+        tenant: ctx.tenant,
         at: ctx.now,
         body,
     }
@@ -86,6 +87,9 @@ pub fn sign_in(
     let id = Uuid::new_v4();
     AuditRecord {
         id,
+        // In the log of the user's tenant; a name nobody holds, in the log of the tenant the
+        // sign-in was for.
+        tenant: user.map_or(ctx.tenant, |u| u.tenant),
         at: ctx.now,
         body: json!({
             "id": id,
@@ -131,5 +135,5 @@ pub async fn page(
     q: &Query,
 ) -> ServiceResult<Page<Value>> {
     ctx.authorize(Action::ReadAudit)?;
-    Ok(svc.store.audit_page(kind, q).await?)
+    Ok(svc.store.audit_page(ctx.tenant, kind, q).await?)
 }

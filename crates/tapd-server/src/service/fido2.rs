@@ -30,22 +30,22 @@ pub struct MethodsPolicy {
 pub async fn methods_policy(svc: &Services, ctx: &Ctx) -> ServiceResult<MethodsPolicy> {
     ctx.authorize(Action::ReadPolicy)?;
     Ok(MethodsPolicy {
-        tap: svc.store.policy().await?,
-        fido2: svc.store.fido2_policy().await?,
-        last_modified: svc.store.methods_policy_modified().await?,
+        tap: svc.store.policy(ctx.tenant).await?,
+        fido2: svc.store.fido2_policy(ctx.tenant).await?,
+        last_modified: svc.store.methods_policy_modified(ctx.tenant).await?,
     })
 }
 
 pub async fn get(svc: &Services, ctx: &Ctx) -> ServiceResult<Fido2Policy> {
     ctx.authorize(Action::ReadPolicy)?;
-    Ok(svc.store.fido2_policy().await?)
+    Ok(svc.store.fido2_policy(ctx.tenant).await?)
 }
 
 /// Applies `patch`; answers the configuration as saved.
 pub async fn patch(svc: &Services, ctx: &Ctx, patch: Fido2Patch) -> ServiceResult<Fido2Policy> {
     ctx.authorize(Action::WritePolicy)?;
-    let next = svc.store.fido2_policy().await?.apply(patch)?;
-    check_targets_exist(svc, &next.include_targets, &next.exclude_targets).await?;
+    let next = svc.store.fido2_policy(ctx.tenant).await?.apply(patch)?;
+    check_targets_exist(svc, ctx, &next.include_targets, &next.exclude_targets).await?;
     let record = audit::change(
         ctx,
         Change {
@@ -56,7 +56,9 @@ pub async fn patch(svc: &Services, ctx: &Ctx, patch: Fido2Patch) -> ServiceResul
             details: vec![("newValue", serde_json::to_string(&next).unwrap_or_default())],
         },
     );
-    svc.store.set_fido2_policy(&next, ctx.now, &record).await?;
+    svc.store
+        .set_fido2_policy(ctx.tenant, &next, ctx.now, &record)
+        .await?;
     Ok(next)
 }
 
@@ -74,7 +76,7 @@ pub async fn reset(svc: &Services, ctx: &Ctx) -> ServiceResult<()> {
         },
     );
     svc.store
-        .set_fido2_policy(&Fido2Policy::default(), ctx.now, &record)
+        .set_fido2_policy(ctx.tenant, &Fido2Policy::default(), ctx.now, &record)
         .await?;
     Ok(())
 }
@@ -104,9 +106,10 @@ pub(super) async fn groups_for(
 /// the authenticator check that follows.
 pub(super) async fn check_self_registration(
     svc: &Services,
+    tenant: Uuid,
     user: Uuid,
 ) -> ServiceResult<Fido2Policy> {
-    let policy = svc.store.fido2_policy().await?;
+    let policy = svc.store.fido2_policy(tenant).await?;
     let groups = groups_for(svc, &policy, user).await?;
     policy
         .may_self_register(&user.to_string(), &groups)

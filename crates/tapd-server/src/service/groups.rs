@@ -21,22 +21,23 @@ pub struct NewGroup {
     pub group_types: Option<Vec<String>>,
 }
 
-async fn find_group(svc: &Services, id: &str) -> ServiceResult<GroupRecord> {
+/// A group of the caller's tenant, or 404: another tenant's group is not found.
+async fn find_group(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<GroupRecord> {
     let id = parse_id("Group", id)?;
     svc.store
-        .group(id)
+        .group(ctx.tenant, id)
         .await?
         .ok_or_else(|| ServiceError::not_found(format!("Group '{id}' does not exist.")))
 }
 
 pub async fn list(svc: &Services, ctx: &Ctx, q: &Query) -> ServiceResult<Page<GroupRecord>> {
     ctx.authorize(Action::ReadGroups)?;
-    Ok(svc.store.list_groups(q).await?)
+    Ok(svc.store.list_groups(ctx.tenant, q).await?)
 }
 
 pub async fn get(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<GroupRecord> {
     ctx.authorize(Action::ReadGroups)?;
-    find_group(svc, id).await
+    find_group(svc, ctx, id).await
 }
 
 pub async fn create(svc: &Services, ctx: &Ctx, req: NewGroup) -> ServiceResult<GroupRecord> {
@@ -49,6 +50,7 @@ pub async fn create(svc: &Services, ctx: &Ctx, req: NewGroup) -> ServiceResult<G
     }
     let group = GroupRecord {
         id: Uuid::new_v4(),
+        tenant: ctx.tenant,
         display_name: name.to_string(),
         description: req.description,
         created_at: ctx.now,
@@ -60,7 +62,7 @@ pub async fn create(svc: &Services, ctx: &Ctx, req: NewGroup) -> ServiceResult<G
 
 pub async fn delete(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<()> {
     ctx.authorize(Action::WriteGroups)?;
-    let group = find_group(svc, id).await?;
+    let group = find_group(svc, ctx, id).await?;
     let record = group_change(ctx, "Delete group", "Delete", &group, None);
     svc.store.delete_group(group.id, &record).await?;
     Ok(())
@@ -73,16 +75,20 @@ pub async fn members(
     q: &Query,
 ) -> ServiceResult<Page<UserRecord>> {
     ctx.authorize(Action::ReadGroups)?;
-    let group = find_group(svc, id).await?;
-    Ok(svc.store.group_members(group.id, q).await?)
+    let group = find_group(svc, ctx, id).await?;
+    Ok(svc.store.group_members(&group, q).await?)
 }
 
 pub async fn add_member(svc: &Services, ctx: &Ctx, id: &str, member: &str) -> ServiceResult<()> {
     ctx.authorize(Action::WriteGroups)?;
-    let group = find_group(svc, id).await?;
-    let user = svc.store.find_user(member).await?.ok_or_else(|| {
-        ServiceError::bad_request(format!("The referenced object '{member}' does not exist."))
-    })?;
+    let group = find_group(svc, ctx, id).await?;
+    let user = svc
+        .store
+        .find_user(ctx.tenant, member)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::bad_request(format!("The referenced object '{member}' does not exist."))
+        })?;
     let record = group_change(ctx, "Add member to group", "Assign", &group, Some(&user));
     svc.store.add_member(group.id, user.id, &record).await?;
     Ok(())
@@ -90,8 +96,8 @@ pub async fn add_member(svc: &Services, ctx: &Ctx, id: &str, member: &str) -> Se
 
 pub async fn remove_member(svc: &Services, ctx: &Ctx, id: &str, member: &str) -> ServiceResult<()> {
     ctx.authorize(Action::WriteGroups)?;
-    let group = find_group(svc, id).await?;
-    let user = find_user(svc, member).await?;
+    let group = find_group(svc, ctx, id).await?;
+    let user = find_user(svc, ctx, member).await?;
     let record = group_change(
         ctx,
         "Remove member from group",

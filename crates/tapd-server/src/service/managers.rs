@@ -11,7 +11,7 @@ use super::{Ctx, ServiceError, ServiceResult, Services, find_user};
 /// The user's manager; 404 when they have none.
 pub async fn get(svc: &Services, ctx: &Ctx, id_or_upn: &str) -> ServiceResult<UserRecord> {
     ctx.authorize(Action::ReadUsers)?;
-    let user = find_user(svc, id_or_upn).await?;
+    let user = find_user(svc, ctx, id_or_upn).await?;
     svc.store
         .manager_of(user.id)
         .await?
@@ -26,12 +26,16 @@ pub async fn set(
     manager: &str,
 ) -> ServiceResult<UserRecord> {
     ctx.authorize(Action::WriteUsers)?;
-    let user = find_user(svc, id_or_upn).await?;
-    let manager = svc.store.find_user(manager).await?.ok_or_else(|| {
-        ServiceError::bad_request(format!(
-            "The manager '{manager}' in @odata.id does not exist."
-        ))
-    })?;
+    let user = find_user(svc, ctx, id_or_upn).await?;
+    let manager = svc
+        .store
+        .find_user(ctx.tenant, manager)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::bad_request(format!(
+                "The manager '{manager}' in @odata.id does not exist."
+            ))
+        })?;
     if manager.id == user.id {
         return Err(ServiceError::bad_request(
             "A user can't be their own manager.",
@@ -54,7 +58,7 @@ pub async fn set(
 /// Removes the user's manager; 404 when they have none.
 pub async fn remove(svc: &Services, ctx: &Ctx, id_or_upn: &str) -> ServiceResult<()> {
     ctx.authorize(Action::WriteUsers)?;
-    let user = find_user(svc, id_or_upn).await?;
+    let user = find_user(svc, ctx, id_or_upn).await?;
     let record = audit::change(
         ctx,
         Change {

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod code_flow;
 pub mod delivery;
 pub mod device;
+pub mod domains;
 pub mod fido2;
 pub mod groups;
 pub mod managers;
@@ -224,10 +225,22 @@ pub enum Initiator {
     Anonymous,
 }
 
+impl Initiator {
+    /// The tenant a signed-in user or an app belongs to.
+    pub fn tenant(&self) -> Option<Uuid> {
+        match self {
+            Initiator::User { user, .. } => Some(user.tenant),
+            Initiator::App(app) => Some(app.tenant),
+            Initiator::Operator | Initiator::Anonymous => None,
+        }
+    }
+}
+
 /// The context of one operation.
 #[derive(Clone, Debug)]
 pub struct Ctx {
-    pub tenant: Tenant,
+    /// The tenant the operation acts in: every object it reads or changes is this tenant's.
+    pub tenant: Uuid,
     pub initiator: Initiator,
     pub request_id: String,
     pub ip: Option<IpAddr>,
@@ -235,12 +248,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(
-        tenant: Tenant,
-        initiator: Initiator,
-        request_id: String,
-        now: OffsetDateTime,
-    ) -> Ctx {
+    pub fn new(tenant: Uuid, initiator: Initiator, request_id: String, now: OffsetDateTime) -> Ctx {
         Ctx {
             tenant,
             initiator,
@@ -251,7 +259,7 @@ impl Ctx {
     }
 
     /// A change made at the database by the operator.
-    pub fn operator(tenant: Tenant, now: OffsetDateTime) -> Ctx {
+    pub fn operator(tenant: Uuid, now: OffsetDateTime) -> Ctx {
         let request_id = Uuid::new_v4().to_string();
         Ctx::new(tenant, Initiator::Operator, request_id, now)
     }
@@ -386,16 +394,16 @@ pub fn parse_id(what: &str, s: &str) -> ServiceResult<Uuid> {
     Uuid::parse_str(s).map_err(|_| ServiceError::not_found(format!("{what} '{s}' does not exist.")))
 }
 
-/// Whether `/{tenant}/…` in a URL names `tenant`: its id or its default domain.
-pub fn names_tenant(tenant: &Tenant, name: &str) -> bool {
-    Uuid::parse_str(name).is_ok_and(|t| t == tenant.id)
-        || name.eq_ignore_ascii_case(&tenant.default_domain)
+/// The tenant `/{tenant}/…` in a URL names: its id or one of its domains.
+pub async fn tenant_named(svc: &Services, name: &str) -> ServiceResult<Option<Tenant>> {
+    Ok(svc.store.tenant_named(name).await?)
 }
 
-/// Resolves `{id|userPrincipalName}` or answers 404 in Graph's words.
-pub async fn find_user(svc: &Services, id_or_upn: &str) -> ServiceResult<UserRecord> {
+/// Resolves `{id|userPrincipalName}` in the caller's tenant or answers 404 in Graph's words:
+/// another tenant's user is not found.
+pub async fn find_user(svc: &Services, ctx: &Ctx, id_or_upn: &str) -> ServiceResult<UserRecord> {
     svc.store
-        .find_user(id_or_upn)
+        .find_user(ctx.tenant, id_or_upn)
         .await?
         .ok_or_else(|| ServiceError::user_not_found(id_or_upn))
 }

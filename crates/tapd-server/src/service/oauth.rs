@@ -100,7 +100,9 @@ pub async fn authenticate_client(
     let Some(id) = &presented.client_id else {
         return Err(invalid_request("client_id is required."));
     };
-    let app = registered_app(svc, id).await?;
+    let app = registered_app(svc, id)
+        .await?
+        .filter(|app| serves_tenant(app, ctx.tenant));
     let Some(secret) = presented.secret.clone() else {
         return match app {
             Some(app) if !require_secret => Ok(Client {
@@ -425,7 +427,7 @@ pub(super) async fn live_pass(
 
 pub(super) async fn enabled_user(svc: &Services, id: Uuid) -> ServiceResult<UserRecord> {
     svc.store
-        .find_user(&id.to_string())
+        .user_anywhere(&id.to_string())
         .await?
         .filter(|u| u.account_enabled)
         .ok_or_else(|| invalid_grant("The account is disabled or gone."))
@@ -509,11 +511,20 @@ pub async fn registered_app(svc: &Services, client_id: &str) -> ServiceResult<Op
     }
 }
 
+/// Whether `app` works in `tenant`: an app is registered in one tenant, and only tapd's own
+/// CLI is in every tenant. A request for a tenant (its URL, its user) with another tenant's
+/// app is refused as if the app were unknown.
+pub fn serves_tenant(app: &AppRecord, tenant: Uuid) -> bool {
+    app.id == CLI_CLIENT_ID || app.tenant == tenant
+}
+
 /// The tapd CLI's first-party public client: not a row in the database, so it exists on every
-/// database, never holds a secret and can't be deleted or changed through Graph.
+/// database and in every tenant, never holds a secret and can't be deleted or changed through
+/// Graph.
 pub fn cli_app() -> AppRecord {
     AppRecord {
         id: CLI_CLIENT_ID,
+        tenant: Uuid::nil(),
         client_id: CLI_CLIENT_ID,
         display_name: CLI_CLIENT_NAME.into(),
         permissions: vec![],
@@ -555,6 +566,20 @@ pub async fn issue_code(
     req: &CodeRequest<'_>,
     session: &WebSession,
 ) -> ServiceResult<String> {
+    let user = svc
+        .store
+        .user_anywhere(&session.user_id.to_string())
+        .await?;
+    if let Some(user) = user.filter(|u| !serves_tenant(req.app, u.tenant)) {
+        return Err(refuse(
+            Refusal::AccessDenied,
+            format!(
+                "The signed-in user '{}' is not in the organization of application '{}'. \
+                 Sign in with an account of that organization.",
+                user.upn, req.app.display_name
+            ),
+        ));
+    }
     let code = new_opaque_token();
     let record = AuthCode {
         code_hash: svc.keys.token_hash(&code),

@@ -1,14 +1,14 @@
-//! What the operator does at the database, without a signed-in caller: the first start and
-//! `tapd recover`. `tapd app create` is [`super::apps::register`] with an operator context. The
-//! server and the CLI share these.
+//! What the operator does at the database, without a signed-in caller: the first start,
+//! `tapd tenant create` and `tapd recover`. `tapd app create` is [`super::apps::register`] with
+//! an operator context. The server and the CLI share these.
 
-use tapd_core::{TapPolicy, UsabilityReason};
+use tapd_core::{TapPolicy, UsabilityReason, check_domain_name};
 use tapd_store::{Tenant, UserRecord};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::passes::{self, usability};
-use super::{Ctx, ServiceError, ServiceResult, Services, find_user};
+use super::{Ctx, ServiceError, ServiceResult, Services};
 
 /// What the first start prints, once.
 pub struct Bootstrapped {
@@ -25,15 +25,11 @@ pub async fn bootstrap(
     domain: &str,
     now: OffsetDateTime,
 ) -> ServiceResult<Option<Bootstrapped>> {
-    if svc.store.tenant().await?.is_some() {
+    if svc.store.default_tenant().await?.is_some() {
         return Ok(None);
     }
-    let tenant = Tenant {
-        id: Uuid::new_v4(),
-        default_domain: domain.to_string(),
-        created_at: now,
-    };
-    let admin = first_admin(domain, now);
+    let tenant = new_tenant(domain, None, now)?;
+    let admin = first_admin(&tenant);
     if !svc
         .store
         .bootstrap(&tenant, &TapPolicy::default(), &admin)
@@ -41,18 +37,69 @@ pub async fn bootstrap(
     {
         return Ok(None);
     }
-    let ctx = Ctx::operator(tenant, now);
-    let why = "First start: pass for the bootstrap administrator";
-    let (code, pass) = passes::issue_by_operator(svc, &ctx, &admin, why).await?;
-    Ok(Some(Bootstrapped {
-        upn: admin.upn,
-        code,
-        expires_at: pass.expires_at(),
-    }))
+    first_pass(svc, &tenant, &admin, now).await.map(Some)
 }
 
-fn first_admin(domain: &str, now: OffsetDateTime) -> UserRecord {
-    UserRecord::member(format!("admin@{domain}"), "Administrator".into(), now)
+/// A tenant made by `tapd tenant create`, with its first administrator's one-time pass.
+pub struct CreatedTenant {
+    pub tenant: Tenant,
+    pub admin: Bootstrapped,
+}
+
+/// `tapd tenant create`: one more tenant with `domain` as its default domain, the TAP policy at
+/// its defaults, `admin@<domain>` as its Global Administrator and a one-time pass for them. A
+/// domain already in the deployment is a conflict, and nothing is written.
+pub async fn create_tenant(
+    svc: &Services,
+    domain: &str,
+    name: Option<&str>,
+    now: OffsetDateTime,
+) -> ServiceResult<CreatedTenant> {
+    let tenant = new_tenant(domain, name, now)?;
+    let admin = first_admin(&tenant);
+    svc.store
+        .create_tenant(&tenant, &TapPolicy::default(), &admin)
+        .await?;
+    let admin = first_pass(svc, &tenant, &admin, now).await?;
+    Ok(CreatedTenant { tenant, admin })
+}
+
+/// `tapd tenant list`: every tenant, oldest (the default) first.
+pub async fn tenants(svc: &Services) -> ServiceResult<Vec<Tenant>> {
+    Ok(svc.store.tenants().await?)
+}
+
+fn new_tenant(domain: &str, name: Option<&str>, now: OffsetDateTime) -> ServiceResult<Tenant> {
+    check_domain_name(domain)?;
+    let display_name = name.unwrap_or(domain).trim();
+    super::users::check_text("displayName", display_name)?;
+    Ok(Tenant {
+        id: Uuid::new_v4(),
+        display_name: display_name.to_string(),
+        default_domain: domain.to_string(),
+        created_at: now,
+    })
+}
+
+fn first_admin(tenant: &Tenant) -> UserRecord {
+    let upn = format!("admin@{}", tenant.default_domain);
+    UserRecord::member(tenant.id, upn, "Administrator".into(), tenant.created_at)
+}
+
+async fn first_pass(
+    svc: &Services,
+    tenant: &Tenant,
+    admin: &UserRecord,
+    now: OffsetDateTime,
+) -> ServiceResult<Bootstrapped> {
+    let ctx = Ctx::operator(tenant.id, now);
+    let why = "First start: pass for the bootstrap administrator";
+    let (code, pass) = passes::issue_by_operator(svc, &ctx, admin, why).await?;
+    Ok(Bootstrapped {
+        upn: admin.upn.clone(),
+        code,
+        expires_at: pass.expires_at(),
+    })
 }
 
 /// A fresh one-time pass for any user, for when every admin is locked out.
@@ -63,13 +110,17 @@ pub struct Recovery {
     pub unusable: Option<UsabilityReason>,
 }
 
-pub async fn recover(svc: &Services, ctx: &Ctx, upn: &str) -> ServiceResult<Recovery> {
-    let user = find_user(svc, upn)
-        .await
-        .map_err(|_| ServiceError::not_found(format!("no user {upn}")))?;
+/// `tapd recover`: in the tenant of the user's UPN.
+pub async fn recover(svc: &Services, now: OffsetDateTime, upn: &str) -> ServiceResult<Recovery> {
+    let user = svc
+        .store
+        .user_anywhere(upn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(format!("no user {upn}")))?;
+    let ctx = &Ctx::operator(user.tenant, now);
     let why = "tapd recover: recovery pass issued from the command line";
     let (code, pass) = passes::issue_by_operator(svc, ctx, &user, why).await?;
-    let policy = svc.store.policy().await?;
+    let policy = svc.store.policy(ctx.tenant).await?;
     let reason = usability(svc, &policy, &user, &pass, ctx.now).await?;
     Ok(Recovery {
         code,
@@ -78,14 +129,32 @@ pub async fn recover(svc: &Services, ctx: &Ctx, upn: &str) -> ServiceResult<Reco
     })
 }
 
-/// The operator's context for the directory as it is.
+/// The operator's context in the default tenant.
 pub async fn context(svc: &Services, now: OffsetDateTime) -> ServiceResult<Ctx> {
     let tenant = svc
         .store
-        .tenant()
+        .default_tenant()
         .await?
         .ok_or_else(|| ServiceError::internal("the directory is not initialised"))?;
-    Ok(Ctx::operator(tenant, now))
+    Ok(Ctx::operator(tenant.id, now))
+}
+
+/// The operator's context in the tenant `name` names (its id or one of its domains), or in
+/// the default tenant without a name.
+pub async fn context_in(
+    svc: &Services,
+    name: Option<&str>,
+    now: OffsetDateTime,
+) -> ServiceResult<Ctx> {
+    let Some(name) = name else {
+        return context(svc, now).await;
+    };
+    let tenant = svc
+        .store
+        .tenant_named(name)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(format!("no tenant {name}")))?;
+    Ok(Ctx::operator(tenant.id, now))
 }
 
 /// `tapd keys rotate`: a new signing key, published now, signing from `activate_at`.

@@ -88,7 +88,7 @@ pub async fn readable(
         Subject::Me => return ctx.user().cloned(),
         Subject::User(id) => id,
     };
-    match svc.store.find_user(id).await? {
+    match svc.store.find_user(ctx.tenant, id).await? {
         Some(user) => {
             ctx.authorize(scope.read(user.id))?;
             Ok(user)
@@ -134,7 +134,7 @@ async fn manageable(
         }
         Subject::User(id) => id,
     };
-    match svc.store.find_user(id).await? {
+    match svc.store.find_user(ctx.tenant, id).await? {
         Some(user) => {
             let target_is_admin = !svc.store.roles_of(user.id).await?.is_empty();
             ctx.authorize(scope.manage(user.id, target_is_admin))?;
@@ -168,7 +168,7 @@ pub async fn pass_of(
     let Some((pass, _)) = svc.store.tap_of(user.id).await? else {
         return Ok(None);
     };
-    let policy = svc.store.policy().await?;
+    let policy = svc.store.policy(ctx.tenant).await?;
     let reason = usability(svc, &policy, user, &pass, ctx.now).await?;
     Ok(Some(PassView { pass, reason }))
 }
@@ -215,7 +215,7 @@ pub async fn issue_defaults(
     subject: Subject<'_>,
 ) -> ServiceResult<IssueDefaults> {
     manageable(svc, ctx, subject, MethodScope::Pass).await?;
-    let policy = svc.store.policy().await?;
+    let policy = svc.store.policy(ctx.tenant).await?;
     Ok(IssueDefaults {
         lifetime_minutes: policy.default_lifetime_in_minutes,
         is_usable_once: policy.is_usable_once,
@@ -271,7 +271,7 @@ pub(super) async fn plan(
     input: IssueInput,
 ) -> ServiceResult<Planned> {
     let user = manageable(svc, ctx, subject, MethodScope::Pass).await?;
-    let policy = svc.store.policy().await?;
+    let policy = svc.store.policy(ctx.tenant).await?;
     let lifetime = input
         .lifetime_minutes
         .map(|m| u32::try_from(m).unwrap_or(if m < 0 { 0 } else { u32::MAX }));
@@ -307,7 +307,7 @@ pub async fn issue_by_operator(
             tapd_core::ISSUE_EXTERNAL_GUEST_MESSAGE,
         ));
     }
-    let mut policy = svc.store.policy().await?;
+    let mut policy = svc.store.policy(ctx.tenant).await?;
     policy.state = PolicyState::Enabled;
     let request = IssueRequest {
         is_usable_once: Some(true),

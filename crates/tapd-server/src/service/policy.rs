@@ -12,7 +12,7 @@ pub const TAP_CONFIG_ID: &str = "TemporaryAccessPass";
 
 pub async fn get(svc: &Services, ctx: &Ctx) -> ServiceResult<TapPolicy> {
     ctx.authorize(Action::ReadPolicy)?;
-    Ok(svc.store.policy().await?)
+    Ok(svc.store.policy(ctx.tenant).await?)
 }
 
 /// One method configuration by its Graph id; tapd manages the TAP one (matched
@@ -43,8 +43,8 @@ pub async fn patch(
 ) -> ServiceResult<TapPolicy> {
     ctx.authorize(Action::WritePolicy)?;
     check_config_id(id)?;
-    let next = svc.store.policy().await?.apply(patch)?;
-    check_targets_exist(svc, &next.include_targets, &next.exclude_targets).await?;
+    let next = svc.store.policy(ctx.tenant).await?.apply(patch)?;
+    check_targets_exist(svc, ctx, &next.include_targets, &next.exclude_targets).await?;
     let record = audit::change(
         ctx,
         Change {
@@ -55,7 +55,9 @@ pub async fn patch(
             details: vec![("newValue", serde_json::to_string(&next).unwrap_or_default())],
         },
     );
-    svc.store.set_policy(&next, ctx.now, &record).await?;
+    svc.store
+        .set_policy(ctx.tenant, &next, ctx.now, &record)
+        .await?;
     Ok(next)
 }
 
@@ -74,7 +76,7 @@ pub async fn reset(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<()> {
         },
     );
     svc.store
-        .set_policy(&TapPolicy::default(), ctx.now, &record)
+        .set_policy(ctx.tenant, &TapPolicy::default(), ctx.now, &record)
         .await?;
     Ok(())
 }
@@ -83,9 +85,10 @@ fn policy_target() -> serde_json::Value {
     audit::target("Policy", TAP_CONFIG_ID, "Temporary Access Pass")
 }
 
-/// Include and exclude targets must name users and groups that exist.
+/// Include and exclude targets must name users and groups that exist in the caller's tenant.
 pub(super) async fn check_targets_exist(
     svc: &Services,
+    ctx: &Ctx,
     include: &[PolicyTarget],
     exclude: &[PolicyTarget],
 ) -> ServiceResult<()> {
@@ -93,11 +96,12 @@ pub(super) async fn check_targets_exist(
         let exists = match t.target_type {
             TargetType::Group if t.id == ALL_USERS => true,
             TargetType::Group => match uuid::Uuid::parse_str(&t.id) {
-                Ok(id) => svc.store.group(id).await?.is_some(),
+                Ok(id) => svc.store.group(ctx.tenant, id).await?.is_some(),
                 Err(_) => false,
             },
             TargetType::User => {
-                uuid::Uuid::parse_str(&t.id).is_ok() && svc.store.find_user(&t.id).await?.is_some()
+                uuid::Uuid::parse_str(&t.id).is_ok()
+                    && svc.store.find_user(ctx.tenant, &t.id).await?.is_some()
             }
         };
         if !exists {

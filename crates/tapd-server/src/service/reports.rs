@@ -38,7 +38,7 @@ pub async fn registration_details(
     top: i64,
 ) -> ServiceResult<RegistrationPage> {
     ctx.authorize(Action::ReadAudit)?;
-    let policy = svc.store.fido2_policy().await?;
+    let policy = svc.store.fido2_policy(ctx.tenant).await?;
     // Capable ⇒ holds a passkey; without restrictions that exclude anyone, also the converse.
     let exact = policy.covers_everyone() && !policy.key_restrictions.is_enforced;
     let filter = RegistrationFilter {
@@ -55,7 +55,10 @@ pub async fn registration_details(
     let mut cursor = after.unwrap_or("").to_owned();
     let size = BATCH.max(top + 1);
     while rows.len() < wanted {
-        let batch = svc.store.registration_rows(&filter, &cursor, size).await?;
+        let batch = svc
+            .store
+            .registration_rows(ctx.tenant, &filter, &cursor, size)
+            .await?;
         let Some(last) = batch.last() else { break };
         cursor = last.user.upn.to_lowercase();
         let full = i64::try_from(batch.len()).is_ok_and(|n| n >= size);

@@ -26,18 +26,18 @@ pub fn definitions(ctx: &Ctx) -> ServiceResult<&'static [Role]> {
 /// A page of assignments under Graph's query options.
 pub async fn list(svc: &Services, ctx: &Ctx, q: &Query) -> ServiceResult<Page<RoleAssignment>> {
     ctx.authorize(Action::ReadRoleAssignments)?;
-    Ok(svc.store.role_assignments(q).await?)
+    Ok(svc.store.role_assignments(ctx.tenant, q).await?)
 }
 
 pub async fn get(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<RoleAssignment> {
     ctx.authorize(Action::ReadRoleAssignments)?;
-    find(svc, id).await
+    find(svc, ctx, id).await
 }
 
-async fn find(svc: &Services, id: &str) -> ServiceResult<RoleAssignment> {
+async fn find(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<RoleAssignment> {
     let id = parse_id("Role assignment", id)?;
     svc.store
-        .role_assignment(id)
+        .role_assignment(ctx.tenant, id)
         .await?
         .ok_or_else(|| ServiceError::not_found(format!("Role assignment '{id}' does not exist.")))
 }
@@ -60,7 +60,7 @@ pub async fn assign(
         ));
     }
     let user = match Uuid::parse_str(&req.principal_id) {
-        Ok(id) => svc.store.find_user(&id.to_string()).await?,
+        Ok(id) => svc.store.find_user(ctx.tenant, &id.to_string()).await?,
         Err(_) => None,
     }
     .ok_or_else(|| {
@@ -91,8 +91,11 @@ pub async fn assign(
 
 pub async fn remove(svc: &Services, ctx: &Ctx, id: &str) -> ServiceResult<()> {
     ctx.authorize(Action::WriteRoleAssignments)?;
-    let a = find(svc, id).await?;
-    let user = svc.store.find_user(&a.principal_id.to_string()).await?;
+    let a = find(svc, ctx, id).await?;
+    let user = svc
+        .store
+        .find_user(ctx.tenant, &a.principal_id.to_string())
+        .await?;
     let record = audit::change(
         ctx,
         Change {

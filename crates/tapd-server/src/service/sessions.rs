@@ -53,7 +53,7 @@ pub struct Tokens {
 /// An OpenID Connect ID token's claims.
 #[derive(serde::Serialize)]
 struct IdClaims<'a> {
-    iss: &'a str,
+    iss: String,
     sub: String,
     aud: String,
     exp: i64,
@@ -109,10 +109,10 @@ impl Sessions {
 
     fn user_claims(&self, ctx: &Ctx, req: &Issue<'_>, expires: OffsetDateTime) -> Claims {
         Claims {
-            iss: self.signer.issuer().to_string(),
+            iss: self.signer.issuer(req.user.tenant),
             aud: GRAPH_AUDIENCE.into(),
             sub: req.user.id.to_string(),
-            tid: ctx.tenant.id.to_string(),
+            tid: req.user.tenant.to_string(),
             iat: ctx.now.unix_timestamp(),
             nbf: ctx.now.unix_timestamp(),
             exp: expires.unix_timestamp(),
@@ -137,7 +137,7 @@ impl Sessions {
     ) -> String {
         let scopes: Vec<&str> = req.scope.split_whitespace().collect();
         let id = IdClaims {
-            iss: self.signer.issuer(),
+            iss: self.signer.issuer(req.user.tenant),
             sub: req.user.id.to_string(),
             aud: client_id.to_string(),
             exp: expires.unix_timestamp(),
@@ -146,7 +146,7 @@ impl Sessions {
             auth_time: req.auth_time.unix_timestamp(),
             nonce: req.nonce,
             amr: req.amr.split_whitespace().collect(),
-            tid: ctx.tenant.id.to_string(),
+            tid: req.user.tenant.to_string(),
             oid: req.user.id.to_string(),
             sid: req.family_id,
             preferred_username: &req.user.upn,
@@ -165,10 +165,10 @@ impl Sessions {
     pub fn mint_for_app(&self, ctx: &Ctx, app: &AppRecord) -> String {
         let expires = ctx.now + self.access_token_ttl;
         let claims = Claims {
-            iss: self.signer.issuer().to_string(),
+            iss: self.signer.issuer(app.tenant),
             aud: GRAPH_AUDIENCE.into(),
             sub: app.id.to_string(),
-            tid: ctx.tenant.id.to_string(),
+            tid: app.tenant.to_string(),
             iat: ctx.now.unix_timestamp(),
             nbf: ctx.now.unix_timestamp(),
             exp: expires.unix_timestamp(),
@@ -311,7 +311,7 @@ pub async fn web_session(
     }
     let user = svc
         .store
-        .find_user(&session.user_id.to_string())
+        .user_anywhere(&session.user_id.to_string())
         .await?
         .filter(|u| u.account_enabled);
     Ok(user.map(|u| (session, u)).ok_or(SessionEnd::Ended))
@@ -329,9 +329,9 @@ pub async fn initiator_of(svc: &Services, claims: &Claims) -> ServiceResult<Init
         "user" => {
             let user = svc
                 .store
-                .find_user(&id.to_string())
+                .user_anywhere(&id.to_string())
                 .await?
-                .filter(|u| u.account_enabled)
+                .filter(|u| u.account_enabled && claims.tid == u.tenant.to_string())
                 .ok_or_else(invalid)?;
             if let Some(tap) = claims.tap
                 && !svc.store.tap_exists(tap).await?
@@ -343,7 +343,10 @@ pub async fn initiator_of(svc: &Services, claims: &Claims) -> ServiceResult<Init
             user_initiator(svc, user, claims.tap).await
         }
         "app" => {
-            let app = svc.store.app(id).await?.ok_or_else(invalid)?;
+            let app = svc.store.app_anywhere(id).await?;
+            let app = app
+                .filter(|a| claims.tid == a.tenant.to_string())
+                .ok_or_else(invalid)?;
             Ok(Initiator::App(app))
         }
         _ => Err(invalid()),

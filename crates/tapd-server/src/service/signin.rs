@@ -229,7 +229,7 @@ async fn verify_password(
 ) -> ServiceResult<Verified> {
     let user = svc
         .store
-        .find_user(username)
+        .user_anywhere(username)
         .await?
         .filter(|u| u.account_enabled && !u.is_external);
     // The same read for an unknown user, so that timing tells nothing.

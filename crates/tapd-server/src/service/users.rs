@@ -77,12 +77,12 @@ pub struct Invitation {
 /// A page of users under Graph's query options.
 pub async fn list(svc: &Services, ctx: &Ctx, q: &Query) -> ServiceResult<Page<UserRecord>> {
     ctx.authorize(Action::ReadUsers)?;
-    Ok(svc.store.list_users(q).await?)
+    Ok(svc.store.list_users(ctx.tenant, q).await?)
 }
 
 /// A user by id or UPN: anyone may read themselves, others need a reader's role.
 pub async fn get(svc: &Services, ctx: &Ctx, id_or_upn: &str) -> ServiceResult<UserRecord> {
-    let user = svc.store.find_user(id_or_upn).await?;
+    let user = svc.store.find_user(ctx.tenant, id_or_upn).await?;
     let is_self = user.as_ref().is_some_and(|u| Some(u.id) == ctx.user_id());
     if !is_self {
         ctx.authorize(Action::ReadUsers)?;
@@ -93,7 +93,7 @@ pub async fn get(svc: &Services, ctx: &Ctx, id_or_upn: &str) -> ServiceResult<Us
 pub async fn create(svc: &Services, ctx: &Ctx, req: NewUser) -> ServiceResult<UserRecord> {
     ctx.authorize(Action::WriteUsers)?;
     check_text("displayName", &req.display_name)?;
-    check_upn(&req.user_principal_name, &ctx.tenant.default_domain)?;
+    check_upn(&req.user_principal_name, &domain_names(svc, ctx).await?)?;
     for (field, value) in [
         ("givenName", &req.given_name),
         ("surname", &req.surname),
@@ -116,6 +116,7 @@ pub async fn create(svc: &Services, ctx: &Ctx, req: NewUser) -> ServiceResult<Us
     };
     let user = UserRecord {
         id: Uuid::new_v4(),
+        tenant: ctx.tenant,
         upn: req.user_principal_name,
         display_name: req.display_name,
         given_name: req.given_name,
@@ -142,8 +143,8 @@ pub async fn update(
     req: UserChanges,
 ) -> ServiceResult<()> {
     ctx.authorize(Action::WriteUsers)?;
-    let mut user = find_user(svc, id_or_upn).await?;
-    apply_changes(ctx, &mut user, &req)?;
+    let mut user = find_user(svc, ctx, id_or_upn).await?;
+    apply_changes(&mut user, &req, &domain_names(svc, ctx).await?)?;
     let new_password = req.password_profile.is_some();
     if let Some(p) = req.password_profile {
         user.password_hash = Some(hash_password(svc, p.password).await?);
@@ -159,8 +160,12 @@ pub async fn update(
     Ok(())
 }
 
-/// Checks and applies every change but the password.
-fn apply_changes(ctx: &Ctx, user: &mut UserRecord, req: &UserChanges) -> ServiceResult<()> {
+/// Checks and applies every change but the password; a new UPN must use one of `domains`.
+fn apply_changes(
+    user: &mut UserRecord,
+    req: &UserChanges,
+    domains: &[String],
+) -> ServiceResult<()> {
     if let Some(name) = &req.display_name {
         check_text("displayName", name)?;
         user.display_name = name.clone();
@@ -171,7 +176,7 @@ fn apply_changes(ctx: &Ctx, user: &mut UserRecord, req: &UserChanges) -> Service
                 "The userPrincipalName of an external guest is set by its invitation.",
             ));
         }
-        check_upn(upn, &ctx.tenant.default_domain)?;
+        check_upn(upn, domains)?;
         user.upn = upn.clone();
     }
     if let Some(v) = &req.mail_nickname {
@@ -198,7 +203,7 @@ fn apply_changes(ctx: &Ctx, user: &mut UserRecord, req: &UserChanges) -> Service
 
 pub async fn delete(svc: &Services, ctx: &Ctx, id_or_upn: &str) -> ServiceResult<()> {
     ctx.authorize(Action::WriteUsers)?;
-    let user = find_user(svc, id_or_upn).await?;
+    let user = find_user(svc, ctx, id_or_upn).await?;
     if ctx.user_id() == Some(user.id) {
         return Err(ServiceError::bad_request(
             "You cannot delete your own account.",
@@ -221,9 +226,14 @@ pub async fn invite(svc: &Services, ctx: &Ctx, req: &Invitation) -> ServiceResul
         })?;
     check_text("invitedUserEmailAddress", &email)?;
     check_text("inviteRedirectUrl", &req.invite_redirect_url)?;
+    let domains = domain_names(svc, ctx).await?;
+    let default_domain = domains.first().ok_or_else(|| {
+        ServiceError::Internal(format!("tenant {} has no default domain", ctx.tenant))
+    })?;
     let user = UserRecord {
         id: Uuid::new_v4(),
-        upn: format!("{alias}_{host}#EXT#@{}", ctx.tenant.default_domain),
+        tenant: ctx.tenant,
+        upn: format!("{alias}_{host}#EXT#@{default_domain}"),
         display_name: req
             .invited_user_display_name
             .clone()
@@ -274,8 +284,14 @@ pub fn check_text(field: &str, value: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// A UPN is `alias@domain`, with the tenant's domain.
-pub fn check_upn(upn: &str, domain: &str) -> Result<(), DomainError> {
+/// The names of the caller's tenant's domains, its default first.
+pub async fn domain_names(svc: &Services, ctx: &Ctx) -> ServiceResult<Vec<String>> {
+    let domains = svc.store.domains(ctx.tenant).await?;
+    Ok(domains.into_iter().map(|d| d.name).collect())
+}
+
+/// A UPN is `alias@domain`, with one of the tenant's domains.
+pub fn check_upn(upn: &str, domains: &[String]) -> Result<(), DomainError> {
     check_text("userPrincipalName", upn)?;
     let (alias, host) = upn.rsplit_once('@').ok_or_else(|| {
         DomainError::BadRequest(
@@ -294,9 +310,10 @@ pub fn check_upn(upn: &str, domain: &str) -> Result<(), DomainError> {
             "Invalid value for property 'userPrincipalName': the alias may hold letters, digits and ' . - _ ! # ^ ~, not starting or ending with a dot.".into(),
         ));
     }
-    if !host.eq_ignore_ascii_case(domain) {
+    if !domains.iter().any(|d| host.eq_ignore_ascii_case(d)) {
+        let domains = domains.join(", ");
         return Err(DomainError::BadRequest(format!(
-            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization: {domain}."
+            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization: {domains}."
         )));
     }
     Ok(())
@@ -324,11 +341,13 @@ mod tests {
 
     #[test]
     fn upns_are_checked() {
-        assert!(check_upn("alice@tapd.local", "tapd.local").is_ok());
-        assert!(check_upn("Alice@TAPD.local", "tapd.local").is_ok());
-        assert!(check_upn("alice@other.com", "tapd.local").is_err());
-        assert!(check_upn("al ice@tapd.local", "tapd.local").is_err());
-        assert!(check_upn("@tapd.local", "tapd.local").is_err());
-        assert!(check_upn("alice", "tapd.local").is_err());
+        let domains = ["tapd.local".to_string(), "fabrikam.test".to_string()];
+        assert!(check_upn("alice@tapd.local", &domains).is_ok());
+        assert!(check_upn("Alice@TAPD.local", &domains).is_ok());
+        assert!(check_upn("bob@Fabrikam.test", &domains).is_ok());
+        assert!(check_upn("alice@other.com", &domains).is_err());
+        assert!(check_upn("al ice@tapd.local", &domains).is_err());
+        assert!(check_upn("@tapd.local", &domains).is_err());
+        assert!(check_upn("alice", &domains).is_err());
     }
 }

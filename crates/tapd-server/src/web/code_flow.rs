@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tapd_store::WebSession;
 
 use super::render::{error_message, internal_page};
-use crate::service::Ctx;
 use crate::service::code_flow::{self, AuthorizeRequest, Refusal, with_params};
 use crate::service::oauth::{self, CodeRequest};
+use crate::service::{Ctx, ServiceError};
 use crate::state::AppState;
 
 pub fn refused_page(state: &AppState, message: &str) -> Response {
@@ -67,6 +67,13 @@ pub async fn issue_code(
     };
     match oauth::issue_code(&state.svc, ctx, &code_request, session).await {
         Ok(code) => back_to_app(&req.redirect_uri, req.state.as_deref(), &[("code", &code)]),
+        Err(ServiceError::OAuth(refusal, description)) => {
+            let params = [
+                ("error", refusal.code()),
+                ("error_description", description.as_str()),
+            ];
+            back_to_app(&req.redirect_uri, req.state.as_deref(), &params)
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not store an authorization code");
             let params = [

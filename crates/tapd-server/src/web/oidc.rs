@@ -18,6 +18,7 @@ use crate::service::Initiator;
 use crate::service::code_flow::{self, with_params};
 use crate::service::oauth;
 use crate::state::{AppState, SharedState};
+use uuid::Uuid;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -27,36 +28,58 @@ pub fn routes() -> Router<SharedState> {
         .route("/{tenant}/oauth2/v2.0/logout", get(tenant_logout))
 }
 
-/// Whether `/{tenant}/…` names this directory.
-fn is_our_tenant(state: &AppState, tenant: &str) -> bool {
-    crate::service::names_tenant(&state.tenant, tenant)
+/// The tenant `/{tenant}/…` names (its id or one of its domains), or the page to show.
+async fn path_tenant(state: &AppState, name: &str) -> Result<Uuid, Response> {
+    match crate::service::tenant_named(&state.svc, name).await {
+        Ok(Some(tenant)) => Ok(tenant.id),
+        Ok(None) => Err(refused_page(state, &format!("Tenant '{name}' not found."))),
+        Err(_) => Err(internal_page(state)),
+    }
 }
 
 async fn tenant_authorize(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
-    query: RawQuery,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    if !is_our_tenant(&state, &tenant) {
-        return refused_page(&state, &format!("Tenant '{tenant}' not found."));
+    match path_tenant(&state, &tenant).await {
+        Ok(tenant) => authorize_in(&state, tenant, &headers, query).await,
+        Err(page) => page,
     }
-    authorize(State(state), headers, query).await
 }
 
+/// The authorization endpoint without a tenant in its path: the default tenant's.
 async fn authorize(
     State(state): State<SharedState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    authorize_in(&state, state.default_tenant.id, &headers, query).await
+}
+
+async fn authorize_in(
+    state: &AppState,
+    tenant: Uuid,
+    headers: &HeaderMap,
+    query: Option<String>,
+) -> Response {
     let query = query.unwrap_or_default();
     let req = match code_flow::check(&state.svc, &query).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(refusal)) => return refusal_response(&state, refusal),
-        Err(_) => return internal_page(&state),
+        Ok(Ok(r)) if oauth::serves_tenant(&r.app, tenant) => r,
+        Ok(Ok(r)) => {
+            let message = format!(
+                "Application '{}' is not registered in this organization. Use the \
+                 authorization endpoint of the organization it is registered in.",
+                r.app.client_id
+            );
+            return refused_page(state, &message);
+        }
+        Ok(Err(refusal)) => return refusal_response(state, refusal),
+        Err(_) => return internal_page(state),
     };
-    let Ok(session) = current_session(&state, &headers).await else {
-        return internal_page(&state);
+    let Ok(session) = current_session(state, headers).await else {
+        return internal_page(state);
     };
     // A session for someone else than the hinted user does not count.
     let session = session.ok().filter(|(_, user)| {
@@ -64,10 +87,10 @@ async fn authorize(
             .as_deref()
             .is_none_or(|hint| hint.eq_ignore_ascii_case(&user.upn))
     });
-    let ctx = state.ctx(Initiator::Anonymous, None);
+    let ctx = state.ctx_in(tenant, Initiator::Anonymous, None);
     match (req.prompt.as_deref(), session) {
         (Some("login"), _) | (Some("select_account"), _) => {}
-        (_, Some((session, _))) => return issue_code(&state, &ctx, &req, &session).await,
+        (_, Some((session, _))) => return issue_code(state, &ctx, &req, &session).await,
         (Some("none"), None) => {
             let description = "The user is not signed in and prompt=none forbids asking.";
             let params = [
@@ -89,7 +112,7 @@ async fn authorize(
         login_hint: &hint,
         ..Step::default()
     };
-    signin_step(&state, &headers, StatusCode::OK, step).await
+    signin_step(state, headers, StatusCode::OK, step).await
 }
 
 async fn tenant_logout(
@@ -98,8 +121,8 @@ async fn tenant_logout(
     headers: HeaderMap,
     query: RawQuery,
 ) -> Response {
-    if !is_our_tenant(&state, &tenant) {
-        return refused_page(&state, &format!("Tenant '{tenant}' not found."));
+    if let Err(page) = path_tenant(&state, &tenant).await {
+        return page;
     }
     logout(State(state), headers, query).await
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::audit::{AuditRecord, finish};
 use crate::directory::UserRecord;
 use crate::directory::users::user_listing;
-use crate::query::{Column, Listing};
+use crate::query::{Column, Listing, TENANT_COLUMN};
 use crate::read::Arg;
 use crate::sql::{from_micros, is_unique_violation, micros, uuid_of};
 use crate::{Page, Result, Store, StoreError};
@@ -18,6 +18,8 @@ use crate::{Page, Result, Store, StoreError};
 #[derive(Clone, Debug)]
 pub struct GroupRecord {
     pub id: Uuid,
+    /// The tenant the group belongs to.
+    pub tenant: Uuid,
     pub display_name: String,
     pub description: Option<String>,
     pub created_at: OffsetDateTime,
@@ -30,6 +32,7 @@ impl GroupRecord {
             display_name: r.try_get(1)?,
             description: r.try_get(2)?,
             created_at: from_micros(r.try_get(3)?)?,
+            tenant: uuid_of(&r.try_get::<String, _>(4)?)?,
         })
     }
 }
@@ -38,37 +41,43 @@ impl Store {
     pub async fn create_group(&self, group: &GroupRecord, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
-            "INSERT INTO groups (id, display_name, description, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO groups (id, display_name, description, created_at, tenant_id) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(group.id.to_string())
         .bind(&group.display_name)
         .bind(group.description.clone())
         .bind(micros(group.created_at))
+        .bind(group.tenant.to_string())
         .execute(&mut *tx)
         .await?;
         finish(tx, true, audit).await.map(|_| ())
     }
 
-    pub async fn group(&self, id: Uuid) -> Result<Option<GroupRecord>> {
+    /// A group of `tenant`; another tenant's is none.
+    pub async fn group(&self, tenant: Uuid, id: Uuid) -> Result<Option<GroupRecord>> {
         let row = sqlx::query(
-            "SELECT id, display_name, description, created_at FROM groups WHERE id = $1",
+            "SELECT id, display_name, description, created_at, tenant_id FROM groups \
+             WHERE id = $1 AND tenant_id = $2",
         )
         .bind(id.to_string())
+        .bind(tenant.to_string())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(GroupRecord::from_row).transpose()
     }
 
     /// A page of groups under Graph's query options, by name unless `$orderby` says otherwise.
-    pub async fn list_groups(&self, q: &Query) -> Result<Page<GroupRecord>> {
+    pub async fn list_groups(&self, tenant: Uuid, q: &Query) -> Result<Page<GroupRecord>> {
         let listing = Listing {
-            select: "id, display_name, description, created_at".into(),
+            select: "id, display_name, description, created_at, tenant_id".into(),
             from: "groups",
             columns: group_column,
             default_order: "lower(display_name), id",
             tiebreak: "id",
+            tenant_scope: TENANT_COLUMN,
         };
-        self.page(&listing, None, q)
+        self.page(&listing, tenant, None, q)
             .await?
             .try_map(GroupRecord::from_row)
     }
@@ -120,9 +129,10 @@ impl Store {
     }
 
     /// A page of a group's members (users), under Graph's query options.
-    pub async fn group_members(&self, group: Uuid, q: &Query) -> Result<Page<UserRecord>> {
+    pub async fn group_members(&self, group: &GroupRecord, q: &Query) -> Result<Page<UserRecord>> {
         let scope = "id IN (SELECT user_id FROM group_members WHERE group_id = $1)";
-        self.page(&user_listing(), Some((scope, vec![group.to_string()])), q)
+        let scope = Some((scope, vec![group.id.to_string()]));
+        self.page(&user_listing(), group.tenant, scope, q)
             .await?
             .try_map(UserRecord::from_row)
     }

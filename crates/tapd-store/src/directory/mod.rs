@@ -1,52 +1,31 @@
-//! The directory: the tenant, its users, groups and role assignments. A change is written with
-//! its `directoryAudit` record in one transaction (only the first start, which creates the
-//! tenant, has none). This module holds the tenant and that first start; `users`, `groups` and
+//! The directory: tenants and their domains, users, groups and role assignments. A change is
+//! written with its `directoryAudit` record in one transaction (only the creation of a tenant
+//! has none). This module holds the creation of a tenant; `tenants`, `users`, `groups` and
 //! `roles` hold the rest.
 
 mod groups;
 mod roles;
+mod tenants;
 mod users;
 
-use sqlx::Row;
 use tapd_core::{Role, TapPolicy};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::policy::put_policy;
-use crate::sql::{from_micros, micros, uuid_of};
+use crate::sql::{Tx, micros};
 use crate::{Result, Store};
 
 pub use groups::GroupRecord;
 pub use roles::RoleAssignment;
+pub use tenants::{DomainAuthentication, DomainRecord, Tenant};
 pub use users::{UserRecord, UserType};
 
 pub(crate) use users::{USER_COLUMNS, insert_users, upn_taken};
 
-#[derive(Clone, Debug)]
-pub struct Tenant {
-    pub id: Uuid,
-    pub default_domain: String,
-    pub created_at: OffsetDateTime,
-}
-
 impl Store {
-    pub async fn tenant(&self) -> Result<Option<Tenant>> {
-        let row = sqlx::query("SELECT id, default_domain, created_at FROM tenant")
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(Tenant {
-                id: uuid_of(&r.try_get::<String, _>(0)?)?,
-                default_domain: r.try_get(1)?,
-                created_at: from_micros(r.try_get(2)?)?,
-            })
-        })
-        .transpose()
-    }
-
-    /// Creates the tenant, the default policy and the first admin in one transaction. Returns
-    /// false (and writes nothing) when the directory already exists, so replicas racing through
-    /// their first start create it once.
+    /// Creates the default tenant, its default policy and first admin in one transaction.
+    /// Returns false (and writes nothing) when the directory already exists, so replicas racing
+    /// through their first start create it once.
     pub async fn bootstrap(
         &self,
         tenant: &Tenant,
@@ -67,16 +46,41 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        put_policy(&mut tx, policy, tenant.created_at).await?;
-        users::insert_user(&mut tx, admin).await?;
-        let admin_role = RoleAssignment {
-            id: Uuid::new_v4(),
-            principal_id: admin.id,
-            role: Role::GlobalAdministrator,
-            created_at: tenant.created_at,
-        };
-        roles::insert_role_assignment(&mut tx, &admin_role).await?;
+        populate(&mut tx, tenant, policy, admin).await?;
         tx.commit().await?;
         Ok(true)
     }
+
+    /// Creates one more tenant with its default domain, policy and first admin, in one
+    /// transaction; a domain taken anywhere in the deployment is a conflict.
+    pub async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        policy: &TapPolicy,
+        admin: &UserRecord,
+    ) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        populate(&mut tx, tenant, policy, admin).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A new tenant's rows: itself, its default domain, its policy, its first Global Administrator.
+async fn populate(
+    tx: &mut Tx<'_>,
+    tenant: &Tenant,
+    policy: &TapPolicy,
+    admin: &UserRecord,
+) -> Result<()> {
+    tenants::insert_tenant(tx, tenant).await?;
+    put_policy(tx, tenant.id, policy, tenant.created_at).await?;
+    users::insert_user(tx, admin).await?;
+    let admin_role = RoleAssignment {
+        id: Uuid::new_v4(),
+        principal_id: admin.id,
+        role: Role::GlobalAdministrator,
+        created_at: tenant.created_at,
+    };
+    roles::insert_role_assignment(tx, &admin_role).await
 }

@@ -39,8 +39,8 @@ impl Store {
         finish(tx, true, audit).await.map(|_| ())
     }
 
-    /// A page of role assignments under Graph's query options, oldest first.
-    pub async fn role_assignments(&self, q: &Query) -> Result<Page<RoleAssignment>> {
+    /// A page of a tenant's role assignments under Graph's query options, oldest first.
+    pub async fn role_assignments(&self, tenant: Uuid, q: &Query) -> Result<Page<RoleAssignment>> {
         let listing = Listing {
             select: "id, principal_id, role_template_id, created_at".into(),
             from: "role_assignments",
@@ -54,17 +54,21 @@ impl Store {
             },
             default_order: "created_at, id",
             tiebreak: "id",
+            tenant_scope: "principal_id IN (SELECT id FROM users WHERE tenant_id = $T)",
         };
-        self.page(&listing, None, q)
+        self.page(&listing, tenant, None, q)
             .await?
             .try_map(RoleAssignment::from_row)
     }
 
-    pub async fn role_assignment(&self, id: Uuid) -> Result<Option<RoleAssignment>> {
+    /// A role assignment whose principal is in `tenant`; another tenant's is none.
+    pub async fn role_assignment(&self, tenant: Uuid, id: Uuid) -> Result<Option<RoleAssignment>> {
         let row = sqlx::query(
-            "SELECT id, principal_id, role_template_id, created_at FROM role_assignments WHERE id = $1",
+            "SELECT id, principal_id, role_template_id, created_at FROM role_assignments \
+             WHERE id = $1 AND principal_id IN (SELECT id FROM users WHERE tenant_id = $2)",
         )
         .bind(id.to_string())
+        .bind(tenant.to_string())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(RoleAssignment::from_row).transpose()

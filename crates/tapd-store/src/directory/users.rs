@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
-use crate::query::{Column, Listing};
+use crate::query::{Column, Listing, TENANT_COLUMN};
 use crate::read::{Arg, Columns};
 use crate::sql::{Tx, dialect_of, from_micros, is_unique_violation, micros, rows_of, uuid_of};
 use crate::{Page, Result, Store, StoreError};
@@ -42,6 +42,8 @@ impl UserType {
 #[derive(Clone, Debug)]
 pub struct UserRecord {
     pub id: Uuid,
+    /// The tenant the user belongs to.
+    pub tenant: Uuid,
     pub upn: String,
     pub display_name: String,
     pub given_name: Option<String>,
@@ -60,14 +62,20 @@ pub struct UserRecord {
 
 pub(crate) const USER_COLUMNS: &str = "id, upn, display_name, given_name, surname, mail, \
     account_enabled, user_type, is_external, creation_type, external_user_state, password_hash, \
-    password_set_at, created_at";
+    password_set_at, created_at, tenant_id";
 
 impl UserRecord {
     /// A new enabled member with a fresh id and nothing else set: no name parts, mail or
     /// password.
-    pub fn member(upn: String, display_name: String, created_at: OffsetDateTime) -> UserRecord {
+    pub fn member(
+        tenant: Uuid,
+        upn: String,
+        display_name: String,
+        created_at: OffsetDateTime,
+    ) -> UserRecord {
         UserRecord {
             id: Uuid::new_v4(),
+            tenant,
             upn,
             display_name,
             given_name: None,
@@ -93,6 +101,7 @@ impl UserRecord {
         let user_type = r.text(at + 7)?;
         Ok(UserRecord {
             id: uuid_of(&r.text(at)?)?,
+            tenant: uuid_of(&r.text(at + 14)?)?,
             upn: r.text(at + 1)?,
             display_name: r.text(at + 2)?,
             given_name: r.opt_text(at + 3)?,
@@ -112,8 +121,16 @@ impl UserRecord {
 }
 
 impl Store {
-    /// Finds a user by id or (case-insensitively) by user principal name.
-    pub async fn find_user(&self, id_or_upn: &str) -> Result<Option<UserRecord>> {
+    /// Finds a user of `tenant` by id or (case-insensitively) by user principal name; another
+    /// tenant's user is none.
+    pub async fn find_user(&self, tenant: Uuid, id_or_upn: &str) -> Result<Option<UserRecord>> {
+        let user = self.user_anywhere(id_or_upn).await?;
+        Ok(user.filter(|u| u.tenant == tenant))
+    }
+
+    /// Finds a user in any tenant, by id or by user principal name: for what a token, a
+    /// session or a sign-in names, whose tenant the user's record then tells.
+    pub async fn user_anywhere(&self, id_or_upn: &str) -> Result<Option<UserRecord>> {
         static BY_ID: LazyLock<String> =
             LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"));
         static BY_UPN: LazyLock<String> =
@@ -126,9 +143,10 @@ impl Store {
             .await
     }
 
-    /// A page of users under Graph's query options, by UPN unless `$orderby` says otherwise.
-    pub async fn list_users(&self, q: &Query) -> Result<Page<UserRecord>> {
-        self.page(&user_listing(), None, q)
+    /// A page of a tenant's users under Graph's query options, by UPN unless `$orderby` says
+    /// otherwise.
+    pub async fn list_users(&self, tenant: Uuid, q: &Query) -> Result<Page<UserRecord>> {
+        self.page(&user_listing(), tenant, None, q)
             .await?
             .try_map(UserRecord::from_row)
     }
@@ -139,7 +157,7 @@ impl Store {
         let res = sqlx::query(
             "UPDATE users SET upn = $2, upn_lower = $3, display_name = $4, given_name = $5, \
              surname = $6, mail = $7, account_enabled = $8, password_hash = $9, \
-             password_set_at = $10 WHERE id = $1",
+             password_set_at = $10 WHERE id = $1 AND tenant_id = $11",
         )
         .bind(user.id.to_string())
         .bind(&user.upn)
@@ -151,6 +169,7 @@ impl Store {
         .bind(user.account_enabled as i64)
         .bind(user.password_hash.clone())
         .bind(user.password_set_at.map(micros))
+        .bind(user.tenant.to_string())
         .execute(&mut *tx)
         .await;
         match res {
@@ -193,6 +212,7 @@ impl Store {
         finish(tx, res.rows_affected() == 1, audit).await
     }
 
+    /// How many users the deployment holds, in all its tenants.
     pub async fn count_users(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
@@ -220,9 +240,9 @@ pub(crate) async fn insert_users(
     let sql = format!(
         "INSERT INTO users (id, upn, upn_lower, display_name, given_name, surname, mail, \
          account_enabled, user_type, is_external, creation_type, external_user_state, \
-         password_hash, password_set_at, created_at) VALUES {} \
+         password_hash, password_set_at, created_at, tenant_id) VALUES {} \
          ON CONFLICT DO NOTHING RETURNING id",
-        rows_of(dialect_of(tx), users.len(), 15)
+        rows_of(dialect_of(tx), users.len(), 16)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for u in users {
@@ -241,7 +261,8 @@ pub(crate) async fn insert_users(
             .bind(u.external_user_state.clone())
             .bind(u.password_hash.clone())
             .bind(u.password_set_at.map(micros))
-            .bind(micros(u.created_at));
+            .bind(micros(u.created_at))
+            .bind(u.tenant.to_string());
     }
     let rows = query.fetch_all(&mut **tx).await?;
     rows.iter()
@@ -264,6 +285,7 @@ pub(crate) fn user_listing() -> Listing {
         columns: user_column,
         default_order: "upn_lower, id",
         tiebreak: "id",
+        tenant_scope: TENANT_COLUMN,
     }
 }
 

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, finish};
-use crate::query::{Column, Listing};
+use crate::query::{Column, Listing, TENANT_COLUMN};
 use crate::read::{Arg, Columns};
 use crate::sql::{Tx, column_count, from_micros, micros, uuid_of};
 use crate::{Page, Result, Store, StoreError};
@@ -20,6 +20,8 @@ use crate::{Page, Result, Store, StoreError};
 #[derive(Clone, Debug)]
 pub struct AppRecord {
     pub id: Uuid,
+    /// The tenant the app is registered in.
+    pub tenant: Uuid,
     pub client_id: Uuid,
     pub display_name: String,
     /// Application permissions for client-credentials tokens.
@@ -48,7 +50,7 @@ pub struct AppSecret {
 }
 
 const APP_COLUMNS: &str = "id, client_id, display_name, permissions, web_redirect_uris, \
-                           spa_redirect_uris, public_redirect_uris, created_at";
+                           spa_redirect_uris, public_redirect_uris, created_at, tenant_id";
 
 fn permissions_to_text(p: &[Permission]) -> String {
     p.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")
@@ -68,6 +70,7 @@ impl AppRecord {
         let perms = r.text(3)?;
         Ok(AppRecord {
             id: uuid_of(&r.text(0)?)?,
+            tenant: uuid_of(&r.text(8)?)?,
             client_id: uuid_of(&r.text(1)?)?,
             display_name: r.text(2)?,
             permissions: perms
@@ -159,7 +162,7 @@ impl Store {
     pub async fn create_app(&self, app: &AppRecord, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )))
         .bind(app.id.to_string())
         .bind(app.client_id.to_string())
@@ -169,6 +172,7 @@ impl Store {
         .bind(uris_to_text(&app.spa_redirect_uris))
         .bind(uris_to_text(&app.public_redirect_uris))
         .bind(micros(app.created_at))
+        .bind(app.tenant.to_string())
         .execute(&mut *tx)
         .await?;
         for s in &app.secrets {
@@ -253,7 +257,14 @@ impl Store {
         Ok(app_of(rows.await?))
     }
 
-    pub async fn app(&self, id: Uuid) -> Result<Option<AppRecord>> {
+    /// An app registered in `tenant`; another tenant's is none.
+    pub async fn app(&self, tenant: Uuid, id: Uuid) -> Result<Option<AppRecord>> {
+        let app = self.app_anywhere(id).await?;
+        Ok(app.filter(|a| a.tenant == tenant))
+    }
+
+    /// An app in any tenant: for what a token names, whose tenant the app's record then tells.
+    pub async fn app_anywhere(&self, id: Uuid) -> Result<Option<AppRecord>> {
         let id = id.to_string();
         let args = [Arg::Text(&id)];
         let rows = self.read_rows(&APP_BY_ID, &args, |r| app_row(r));
@@ -272,7 +283,7 @@ impl Store {
 
     /// A page of apps under Graph's query options, oldest first unless `$orderby` says
     /// otherwise.
-    pub async fn list_apps(&self, q: &Query) -> Result<Page<AppRecord>> {
+    pub async fn list_apps(&self, tenant: Uuid, q: &Query) -> Result<Page<AppRecord>> {
         let listing = Listing {
             select: "id".into(),
             from: "apps",
@@ -287,12 +298,13 @@ impl Store {
             },
             default_order: "created_at, id",
             tiebreak: "id",
+            tenant_scope: TENANT_COLUMN,
         };
-        let page = self.page(&listing, None, q).await?;
+        let page = self.page(&listing, tenant, None, q).await?;
         let mut apps = Vec::with_capacity(page.items.len());
         for r in &page.items {
             let id = uuid_of(&r.try_get::<String, _>(0)?)?;
-            if let Some(app) = self.app(id).await? {
+            if let Some(app) = self.app(tenant, id).await? {
                 apps.push(app);
             }
         }

@@ -103,7 +103,7 @@ impl TestApp {
             .expect("the bootstrap pass signs in");
         // Then a password, so that tests can sign the admin in again after moving the clock.
         let mut record = store
-            .find_user(&first.upn)
+            .user_anywhere(&first.upn)
             .await
             .expect("find")
             .expect("admin");
@@ -112,6 +112,7 @@ impl TestApp {
         let audit_id = Uuid::new_v4();
         let audit = tapd_store::AuditRecord {
             id: audit_id,
+            tenant: record.tenant,
             at: t0(),
             body: json!({
                 "id": audit_id,

@@ -29,4 +29,5 @@ mod queries;
 mod replicas;
 mod secrets;
 mod signin;
+mod tenants;
 mod tls;

@@ -514,6 +514,7 @@ async fn replayed_foreign_and_orphaned_answers_are_refused() {
     let record = stored(&app, id).await.expect("stored");
     let audit = AuditRecord {
         id: uuid::Uuid::new_v4(),
+        tenant: uuid::Uuid::nil(),
         at: t0(),
         body: json!({}),
     };

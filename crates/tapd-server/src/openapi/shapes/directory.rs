@@ -64,6 +64,23 @@ pub struct Group {
     pub created_date_time: Option<String>,
 }
 
+/// Graph's `domain`: one of the tenant's names for its users' UPNs.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct Domain {
+    /// The domain's name, e.g. `contoso.com`.
+    pub id: String,
+    /// `Managed` (users authenticate here) or `Federated` (at the domain's federated provider).
+    pub authentication_type: Option<String>,
+    pub is_default: Option<bool>,
+    pub is_initial: Option<bool>,
+    pub is_root: Option<bool>,
+    /// Always true: a domain is verified by the administrator's act of adding it.
+    pub is_verified: Option<bool>,
+    pub is_admin_managed: Option<bool>,
+    pub supported_services: Option<Vec<String>>,
+}
+
 /// Graph's `application`.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]

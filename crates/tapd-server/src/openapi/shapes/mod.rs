@@ -72,6 +72,7 @@ macro_rules! collection {
 
 collection!(UserCollection, User, "A page of users.");
 collection!(GroupCollection, Group, "A page of groups.");
+collection!(DomainCollection, Domain, "The tenant's domains.");
 collection!(
     ApplicationCollection,
     Application,

@@ -70,7 +70,7 @@ async fn user_handle(svc: &Services, user: &UserRecord) -> ServiceResult<UserHan
 pub async fn register_start(svc: &Services, rp: &RelyingParty, ctx: &Ctx) -> ServiceResult<Value> {
     check_registration_window(svc, ctx).await?;
     let (user, _) = registrant(ctx)?;
-    fido2::check_self_registration(svc, user.id).await?;
+    fido2::check_self_registration(svc, user.tenant, user.id).await?;
     let handle = user_handle(svc, user).await?;
     let entity = PublicKeyCredentialUserEntity {
         name: Username::try_from(user.upn.as_str()).map_err(|e| {
@@ -126,7 +126,7 @@ pub async fn register_finish(
     let display_name = passkey_display_name(display_name)?;
     check_registration_window(svc, ctx).await?;
     let (user, _) = registrant(ctx)?;
-    let policy = fido2::check_self_registration(svc, user.id).await?;
+    let policy = fido2::check_self_registration(svc, user.tenant, user.id).await?;
     let registration =
         Registration::from_json_relaxed(&credential_bytes(credential)?).map_err(|e| {
             ServiceError::bad_request(format!(

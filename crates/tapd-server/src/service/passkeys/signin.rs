@@ -49,7 +49,7 @@ pub async fn sign_in_start(
         "" => None,
         name => svc
             .store
-            .find_user(name)
+            .user_anywhere(name)
             .await?
             .filter(|u| u.account_enabled && !u.is_external),
     };
@@ -191,7 +191,7 @@ pub async fn verify(
     let answer = read_answer(svc, ctx, credential).await?;
     let owner = svc
         .store
-        .find_user(&answer.passkey.user_id.to_string())
+        .user_anywhere(&answer.passkey.user_id.to_string())
         .await?;
     let user = match owner {
         Some(u) if u.account_enabled && !u.is_external => u,

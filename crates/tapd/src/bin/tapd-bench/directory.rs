@@ -14,20 +14,30 @@ const PER_TRANSACTION: usize = 50_000;
 pub async fn seed(store: &Store, count: usize) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let now = OffsetDateTime::now_utc();
+    let tenant = store
+        .default_tenant()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the server has not created its directory"))?
+        .id;
     for first in (0..count).step_by(PER_TRANSACTION) {
         let users: Vec<UserRecord> = (first..count.min(first + PER_TRANSACTION))
-            .map(|i| seed_user(i, now))
+            .map(|i| seed_user(tenant, i, now))
             .collect();
         store.seed_users(&users).await?;
     }
     Ok(started.elapsed())
 }
 
-fn seed_user(i: usize, now: OffsetDateTime) -> UserRecord {
+fn seed_user(tenant: uuid::Uuid, i: usize, now: OffsetDateTime) -> UserRecord {
     UserRecord {
         given_name: Some("Seed".into()),
         surname: Some(format!("User {i}")),
         mail: Some(format!("seed{i}@tapd.local")),
-        ..UserRecord::member(format!("seed{i}@tapd.local"), format!("Seed user {i}"), now)
+        ..UserRecord::member(
+            tenant,
+            format!("seed{i}@tapd.local"),
+            format!("Seed user {i}"),
+            now,
+        )
     }
 }
