@@ -116,7 +116,7 @@ from msgraph.generated.models.temporary_access_pass_authentication_method_config
 
 TAP_ODATA_TYPE = "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
 # Further checks, one file each (tests/graph-sdk/<name>.py with `async def run(c, client, url, token, upn)`).
-EXTRA_CHECKS: list[str] = ["sdk_batch", "sdk_queries", "sdk_policy", "sdk_manager"]
+EXTRA_CHECKS: list[str] = ["sdk_batch", "sdk_queries", "sdk_policy", "sdk_manager", "sdk_domains"]
 LOCALHOSTS = {"localhost", "127.0.0.1", "::1"}  # kiota-authentication-azure's http:// exemptions
 
 

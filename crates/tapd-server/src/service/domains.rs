@@ -76,6 +76,11 @@ pub async fn update(
     req: DomainChanges,
 ) -> ServiceResult<()> {
     ctx.authorize(Action::WriteDomains)?;
+    if req.is_default.is_none() && req.authentication_type.is_none() {
+        return Err(ServiceError::bad_request(
+            "The request names no property to change: give isDefault.",
+        ));
+    }
     let domain = find(svc, ctx, name).await?;
     if let Some(kind) = &req.authentication_type
         && kind != domain.authentication.as_str()
