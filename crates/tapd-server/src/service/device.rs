@@ -145,7 +145,10 @@ pub async fn pending(
             )
         });
     let app = match &found {
-        Some(d) => oauth::registered_app(svc, &d.client_id.to_string()).await?,
+        // Another tenant's app is no business of this person's: its codes are unknown here.
+        Some(d) => oauth::registered_app(svc, &d.client_id.to_string())
+            .await?
+            .filter(|app| oauth::serves_tenant(app, user.tenant)),
         None => None,
     };
     match (found, app) {

@@ -327,6 +327,60 @@ async fn denied_expired_unknown_and_foreign_device_codes_are_refused() {
 }
 
 #[tokio::test]
+async fn a_device_code_of_another_tenants_app_is_unknown_to_this_tenants_people() {
+    use tapd_server::service::{Services, apps, operator};
+    let app = TestApp::spawn().await;
+    let svc = Services::new(app.store.clone(), app.keys.clone());
+    operator::create_tenant(&svc, "fabrikam.test", None, t0())
+        .await
+        .expect("a second tenant");
+    let ctx = operator::context_in(&svc, Some("fabrikam.test"), t0())
+        .await
+        .expect("its context");
+    let spec = apps::AppSpec {
+        name: "Fabrikam's device app".into(),
+        public_redirect_uris: vec!["http://127.0.0.1:8400/cb".into()],
+        ..Default::default()
+    };
+    let theirs = apps::register(&svc, &ctx, &spec).await.expect("register");
+    let client_id = theirs.client_id.to_string();
+    let (status, started) = form_post(
+        &app,
+        "/fabrikam.test/oauth2/v2.0/devicecode",
+        &[("client_id", &client_id), ("scope", "openid")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    // At the default tenant's endpoint the app is unknown.
+    let (status, _) = form_post(
+        &app,
+        "/oauth2/v2.0/devicecode",
+        &[("client_id", &client_id), ("scope", "openid")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The default tenant's admin can't approve it: the code is unknown to them.
+    let mut browser = admin_browser(&app).await;
+    let page = enter(&mut browser, started["user_code"].as_str().expect("code")).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    let device_code = started["device_code"].as_str().expect("code");
+    let (status, body) = form_post(
+        &app,
+        "/fabrikam.test/oauth2/v2.0/token",
+        &[
+            ("grant_type", DEVICE_GRANT),
+            ("client_id", &client_id),
+            ("device_code", device_code),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("authorization_pending"))
+    );
+}
+
+#[tokio::test]
 async fn guessing_user_codes_is_throttled_per_person() {
     let app = TestApp::spawn().await;
     let mut browser = admin_browser(&app).await;
