@@ -169,3 +169,22 @@ pub static DOMAINS: Resource = Resource {
     directory: false,
     count: false,
 };
+
+/// A domain's federation configuration: one at most, so only `$select` applies.
+pub static FEDERATIONS: Resource = Resource {
+    name: "internalDomainFederation",
+    properties: &[
+        Property::of("id", Kind::Text),
+        Property::of("displayName", Kind::Text),
+        Property::of("issuerUri", Kind::Text),
+        Property::of("passiveSignInUri", Kind::Text),
+        Property::of("signOutUri", Kind::Text),
+        Property::of("federatedIdpMfaBehavior", Kind::Text),
+        Property::of("preferredAuthenticationProtocol", Kind::Text),
+        Property::of("tapdClientId", Kind::Text),
+        Property::of("tapdClientSecret", Kind::Text),
+        Property::of("tapdRedirectUri", Kind::Text),
+    ],
+    directory: false,
+    count: false,
+};

@@ -12,6 +12,7 @@ pub mod code_flow;
 pub mod delivery;
 pub mod device;
 pub mod domains;
+pub mod federation;
 pub mod fido2;
 pub mod groups;
 pub mod managers;

@@ -79,6 +79,9 @@ pub struct Offer {
     /// Whether a password is worth asking for: false only for a user known to hold a usable
     /// pass and no password (everyone else looks like a password user).
     pub password: bool,
+    /// The provider of the user's federated domain, where they sign in instead — unless they
+    /// hold a usable pass, which is preferred (SPEC §8): then this is `None`.
+    pub federation: Option<tapd_store::FederationRecord>,
 }
 
 /// The methods worth offering `username`. An unknown user gets the same answer as a user who
@@ -97,8 +100,16 @@ pub async fn methods_for(svc: &Services, ctx: &Ctx, username: &str) -> ServiceRe
         methods.push(Method::TemporaryAccessPass);
         password = view.user.password_hash.is_some();
     }
+    let federation = match methods.contains(&Method::TemporaryAccessPass) {
+        true => None,
+        false => super::federation::signin::federation_for(svc, username).await?,
+    };
     methods.push(Method::Password);
-    Ok(Offer { methods, password })
+    Ok(Offer {
+        methods,
+        password,
+        federation,
+    })
 }
 
 /// What the person presented.
@@ -114,7 +125,8 @@ pub struct Verified {
     pub pass: Option<TapPass>,
     /// The passkey signed in with, and its new dynamic state (signature counter).
     pub passkey: Option<PasskeyUse>,
-    /// The `amr` value: "tap", "pwd" or "fido".
+    /// The `amr` value: "tap", "pwd", "fido", or "fed" (with "mfa" when the federated
+    /// provider's MFA counts).
     pub amr: &'static str,
     /// The method as the audit record names it.
     pub method: &'static str,
@@ -141,7 +153,18 @@ pub async fn verify(
     let username = username.trim();
     match credential {
         Credential::Tap(code) => verify_tap(svc, ctx, username, code.trim()).await,
-        Credential::Password(password) => verify_password(svc, ctx, username, password).await,
+        Credential::Password(password) => {
+            // A federated domain's users sign in at its provider, not with a password here.
+            if let Some(f) = super::federation::signin::federation_for(svc, username).await? {
+                let why = "Password sign-in refused: the domain is federated";
+                audit::sign_in_refused(svc, ctx, username, None, PASSWORD_METHOD, why).await;
+                return Err(refusal(format!(
+                    "{} signs you in: use \"Continue to {}\" on the sign-in page.",
+                    f.display_name, f.display_name
+                )));
+            }
+            verify_password(svc, ctx, username, password).await
+        }
     }
 }
 

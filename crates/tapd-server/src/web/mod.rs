@@ -8,6 +8,7 @@ mod admin;
 mod code_flow;
 pub mod cookies;
 mod device;
+mod federation;
 mod oidc;
 mod pass_link;
 pub mod render;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/static/tapd.js", get(js))
         .route("/favicon.ico", get(favicon))
         .merge(signin::routes())
+        .merge(federation::routes())
         .merge(oidc::routes())
         .merge(device::routes())
         .merge(security_info::routes())

@@ -54,8 +54,18 @@ struct SignInPage<'a> {
     username: &'a str,
     offer_tap: bool,
     offer_password: bool,
+    /// Where a federated domain's user signs in instead, with the link there.
+    federation: Option<FederationLink>,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+}
+
+/// The sign-in page's pointer to a federated domain's provider.
+struct FederationLink {
+    name: String,
+    /// The provider's address, so the person sees where they are being sent.
+    issuer: String,
+    href: String,
 }
 
 /// One sign-in step to render.
@@ -86,12 +96,27 @@ pub async fn signin_step(
     step: Step<'_>,
 ) -> Response {
     let request = request_of(state, step.authz).await;
-    let (offer_tap, offer_password) = if step.username.is_empty() {
-        (false, true)
+    let (offer_tap, offer_password, federation) = if step.username.is_empty() {
+        (false, true, None)
     } else {
         let ctx = state.ctx(Initiator::Anonymous, None);
         match signin::methods_for(&state.svc, &ctx, step.username).await {
-            Ok(o) => (o.methods.contains(&Method::TemporaryAccessPass), o.password),
+            Ok(o) => {
+                let federation = o.federation.map(|f| FederationLink {
+                    name: f.display_name,
+                    issuer: f.issuer_uri,
+                    href: super::federation::start_link(
+                        step.username,
+                        if request.is_some() { step.authz } else { "" },
+                        local_path(step.next).unwrap_or(""),
+                    ),
+                });
+                (
+                    o.methods.contains(&Method::TemporaryAccessPass),
+                    o.password,
+                    federation,
+                )
+            }
             Err(_) => return internal_page(state),
         }
     };
@@ -105,6 +130,7 @@ pub async fn signin_step(
         username: step.username,
         offer_tap,
         offer_password,
+        federation,
         notice: step.notice,
         error: step.error,
     };

@@ -3,6 +3,7 @@
 //! has none). This module holds the creation of a tenant; `tenants`, `users`, `groups` and
 //! `roles` hold the rest.
 
+mod federations;
 mod groups;
 mod roles;
 mod tenants;
@@ -15,6 +16,7 @@ use crate::policy::put_policy;
 use crate::sql::{Tx, micros};
 use crate::{Result, Store};
 
+pub use federations::FederationRecord;
 pub use groups::GroupRecord;
 pub use roles::RoleAssignment;
 pub use tenants::{DomainAuthentication, DomainRecord, Tenant};

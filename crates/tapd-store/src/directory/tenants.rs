@@ -187,8 +187,8 @@ impl Store {
         finish(tx, res.rows_affected() > 0, audit).await
     }
 
-    /// Removes a domain that isn't its tenant's default and that no user's name uses; false
-    /// when there was none.
+    /// Removes a domain that isn't its tenant's default and that no user's name uses, and its
+    /// federation if it has one; false when there was none.
     pub async fn delete_domain(
         &self,
         tenant: Uuid,
@@ -212,6 +212,12 @@ impl Store {
                  Rename them or delete them first."
             )));
         }
+        // Its federation goes with it (rolled back with the rest if the domain stays).
+        sqlx::query("DELETE FROM federations WHERE tenant_id = $1 AND domain_lower = $2")
+            .bind(tenant.to_string())
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
         let res = sqlx::query(
             "DELETE FROM domains WHERE tenant_id = $1 AND name_lower = $2 AND is_default = 0",
         )

@@ -14,6 +14,7 @@ mod client;
 mod delivery;
 mod device;
 mod directory;
+mod federation;
 mod fido2;
 mod hardening;
 mod helpers;

@@ -81,6 +81,30 @@ pub struct Domain {
     pub supported_services: Option<Vec<String>>,
 }
 
+/// Graph's `internalDomainFederation`, over OpenID Connect, with tapd's extension properties.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct InternalDomainFederation {
+    #[schema(rename = "@odata.type")]
+    pub odata_type: Option<String>,
+    pub id: Uuid,
+    pub display_name: Option<String>,
+    /// The provider's OpenID Connect issuer.
+    pub issuer_uri: Option<String>,
+    pub passive_sign_in_uri: Option<String>,
+    pub sign_out_uri: Option<String>,
+    /// `acceptIfMfaDoneByFederatedIdp`, `enforceMfaByFederatedIdp` or `rejectMfaByFederatedIdp`.
+    pub federated_idp_mfa_behavior: Option<String>,
+    /// Always null: tapd federates over OpenID Connect.
+    pub preferred_authentication_protocol: Option<String>,
+    /// tapd: the client id tapd is registered with at the provider.
+    pub tapd_client_id: Option<String>,
+    /// tapd: write-only, always null in answers.
+    pub tapd_client_secret: Option<String>,
+    /// tapd: the redirect URI to register at the provider.
+    pub tapd_redirect_uri: Option<String>,
+}
+
 /// Graph's `application`.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]

@@ -74,6 +74,11 @@ collection!(UserCollection, User, "A page of users.");
 collection!(GroupCollection, Group, "A page of groups.");
 collection!(DomainCollection, Domain, "The tenant's domains.");
 collection!(
+    FederationCollection,
+    InternalDomainFederation,
+    "A domain's federation configuration: none or one."
+);
+collection!(
     ApplicationCollection,
     Application,
     "A page of applications."
