@@ -1,12 +1,15 @@
 """Graph's `domain` through msgraph-sdk, unmodified (run from test_tap_sdk.py):
 `domains.post(Domain(id=…))`, `domains.get()`, `domains.by_domain_id(…).get()`, a PATCH that
-makes it the default and back, and `delete()`, after which `get()` is a 404. Needs the app's
-`Domain.ReadWrite.All`.
+makes it the default and back, its `federation_configuration` (an `InternalDomainFederation`
+with tapd's client id as additional data) created, read, changed and removed, and `delete()`,
+after which `get()` is a 404. Needs the app's `Domain.ReadWrite.All`.
 """
 
 import uuid
 
 from msgraph.generated.models.domain import Domain
+from msgraph.generated.models.federated_idp_mfa_behavior import FederatedIdpMfaBehavior
+from msgraph.generated.models.internal_domain_federation import InternalDomainFederation
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
 
@@ -35,6 +38,31 @@ async def run(c, client, url, token, upn):
     except ODataError as e:
         c.check("domains: adding a domain twice is a 409", e.response_status_code == 409,
                 e.response_status_code)
+    feds = client.domains.by_domain_id(name).federation_configuration
+    fed = await feds.post(InternalDomainFederation(
+        display_name="SDK IdP", issuer_uri="https://idp.sdk.test/v2.0",
+        passive_sign_in_uri="https://idp.sdk.test/signin",
+        federated_idp_mfa_behavior=FederatedIdpMfaBehavior.EnforceMfaByFederatedIdp,
+        additional_data={"tapdClientId": "tapd-at-sdk", "tapdClientSecret": "s3cret"}))
+    c.check("federation: POST answers an internalDomainFederation",
+            fed is not None and fed.issuer_uri == "https://idp.sdk.test/v2.0"
+            and fed.federated_idp_mfa_behavior == FederatedIdpMfaBehavior.EnforceMfaByFederatedIdp
+            and (fed.additional_data or {}).get("tapdClientId") == "tapd-at-sdk"
+            and (fed.additional_data or {}).get("tapdClientSecret") is None, repr(fed))
+    federated = await client.domains.by_domain_id(name).get()
+    c.check("federation: the domain is Federated", federated.authentication_type == "Federated",
+            repr(federated))
+    listed = await feds.get()
+    c.check("federation: the list holds it",
+            [x.id for x in (listed.value or [])] == [fed.id], repr(listed.value))
+    await feds.by_internal_domain_federation_id(fed.id).patch(
+        InternalDomainFederation(display_name="SDK IdP 2"))
+    got = await feds.by_internal_domain_federation_id(fed.id).get()
+    c.check("federation: PATCH renames it", got.display_name == "SDK IdP 2", repr(got))
+    await feds.by_internal_domain_federation_id(fed.id).delete()
+    managed = await client.domains.by_domain_id(name).get()
+    c.check("federation: deleting it makes the domain Managed",
+            managed.authentication_type == "Managed", repr(managed))
     await client.domains.by_domain_id(name).delete()
     try:
         await client.domains.by_domain_id(name).get()
