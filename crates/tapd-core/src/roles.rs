@@ -19,6 +19,8 @@
 //! | WriteApplications | ✓ | | | | | |
 //! | ReadDomains | ✓ | | | | ✓ | |
 //! | WriteDomains | ✓ | | | | | |
+//! | ReadCrossTenantAccess | ✓ | | | | ✓ | |
+//! | WriteCrossTenantAccess | ✓ | | | | | |
 //! | ReadMethods, ReadTap (other user) | ✓ | ✓ | ✓ | | ✓ | |
 //! | ReadMethods, ReadTap (self) | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |
 //! | ManageTap, ManageMethods (other, no admin role) | ✓ | ✓ | ✓ | | | |
@@ -53,9 +55,8 @@
 //! | ManageMethods (a passkey) | UserAuthenticationMethod.ReadWrite.All |
 //! | DeleteOwnMethod | never: an application has no sign-in methods of its own |
 //! | ReadDomains, WriteDomains | Domain.ReadWrite.All |
-//!
-//! `Policy.ReadWrite.CrossTenantAccess` is accepted and carried for the cross-tenant access
-//! policy (SPEC §8); no action here requires it yet.
+//! | ReadCrossTenantAccess | Policy.Read.All, Policy.ReadWrite.CrossTenantAccess |
+//! | WriteCrossTenantAccess | Policy.ReadWrite.CrossTenantAccess |
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -295,6 +296,10 @@ pub enum Action {
     ReadDomains,
     /// Add, change or remove the tenant's domains.
     WriteDomains,
+    /// Read the cross-tenant access policy (its partners).
+    ReadCrossTenantAccess,
+    /// Change the cross-tenant access policy.
+    WriteCrossTenantAccess,
 }
 
 /// Generic refusal, Graph's wording.
@@ -384,6 +389,7 @@ fn role_allows(role: Role, action: &Action) -> bool {
                 | A::ReadMethods { .. }
                 | A::ReadTap { .. }
                 | A::ReadDomains
+                | A::ReadCrossTenantAccess
         ),
     }
 }
@@ -422,6 +428,8 @@ fn required_permissions(action: &Action) -> &'static [Permission] {
         Action::ManageMethods { .. } => &[P::UserAuthenticationMethodReadWriteAll],
         Action::DeleteOwnMethod => &[],
         Action::ReadDomains | Action::WriteDomains => &[P::DomainReadWriteAll],
+        Action::ReadCrossTenantAccess => &[P::PolicyReadAll, P::PolicyReadWriteCrossTenantAccess],
+        Action::WriteCrossTenantAccess => &[P::PolicyReadWriteCrossTenantAccess],
     }
 }
 
@@ -597,6 +605,8 @@ mod tests {
             Action::DeleteOwnMethod,
             Action::ReadDomains,
             Action::WriteDomains,
+            Action::ReadCrossTenantAccess,
+            Action::WriteCrossTenantAccess,
         ];
         for target in [ME, OTHER] {
             actions.push(Action::ReadMethods { target });
@@ -636,12 +646,14 @@ mod tests {
             | Action::ReadRoleAssignments
             | Action::ReadAudit
             | Action::ReadApplications
-            | Action::ReadDomains => has(&[GlobalAdministrator, GlobalReader]),
+            | Action::ReadDomains
+            | Action::ReadCrossTenantAccess => has(&[GlobalAdministrator, GlobalReader]),
             Action::WriteUsers
             | Action::WriteGroups
             | Action::WriteRoleAssignments
             | Action::WriteApplications
-            | Action::WriteDomains => has(&[GlobalAdministrator]),
+            | Action::WriteDomains
+            | Action::WriteCrossTenantAccess => has(&[GlobalAdministrator]),
             Action::ReadMethods { target } | Action::ReadTap { target } => {
                 *target == ME
                     || has(&[
@@ -776,6 +788,10 @@ mod tests {
             ]),
             Action::ManageMethods { .. } => any(&[UserAuthenticationMethodReadWriteAll]),
             Action::ReadDomains | Action::WriteDomains => any(&[DomainReadWriteAll]),
+            Action::ReadCrossTenantAccess => {
+                any(&[PolicyReadAll, PolicyReadWriteCrossTenantAccess])
+            }
+            Action::WriteCrossTenantAccess => any(&[PolicyReadWriteCrossTenantAccess]),
             Action::DeleteOwnMethod | Action::ReadApplications | Action::WriteApplications => false,
         }
     }
@@ -834,10 +850,18 @@ mod tests {
     }
 
     #[test]
-    fn cross_tenant_permission_grants_nothing_yet() {
+    fn the_cross_tenant_permission_grants_the_cross_tenant_policy_only() {
         let principal = app(&[Permission::PolicyReadWriteCrossTenantAccess]);
         for action in all_actions() {
-            assert!(authorize(&principal, &action).is_err(), "{action:?}");
+            let expected = matches!(
+                action,
+                Action::ReadCrossTenantAccess | Action::WriteCrossTenantAccess
+            );
+            assert_eq!(
+                authorize(&principal, &action).is_ok(),
+                expected,
+                "{action:?}"
+            );
         }
     }
 

@@ -41,8 +41,8 @@ pub use audit::{AuditKind, AuditRecord};
 pub use connect::{Dialect, PoolUse, latest_schema_version};
 pub use delivery::{OpenedLink, PassLink};
 pub use directory::{
-    DomainAuthentication, DomainRecord, FederationRecord, GroupRecord, RoleAssignment, Tenant,
-    UserRecord, UserType,
+    DomainAuthentication, DomainRecord, FederationRecord, GroupRecord, HomeIdentity, PartnerRecord,
+    RoleAssignment, Tenant, UserRecord, UserType,
 };
 pub use fido2::{RegistrationFilter, RegistrationRow};
 pub use oauth::{

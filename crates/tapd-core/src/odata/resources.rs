@@ -188,3 +188,16 @@ pub static FEDERATIONS: Resource = Resource {
     directory: false,
     count: false,
 };
+
+/// A tenant's cross-tenant access partners: a few, so only `$select` applies.
+pub static PARTNERS: Resource = Resource {
+    name: "crossTenantAccessPolicyConfigurationPartner",
+    properties: &[
+        Property::of("tenantId", Kind::Text),
+        Property::of("inboundTrust", Kind::Text),
+        Property::of("isServiceProvider", Kind::Bool),
+        Property::of("isInMultiTenantOrganization", Kind::Bool),
+    ],
+    directory: false,
+    count: false,
+};

@@ -9,6 +9,7 @@ mod domains;
 mod groups;
 mod managers;
 mod methods;
+mod partners;
 mod policy;
 mod query;
 mod reports;
@@ -29,6 +30,7 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .merge(managers::routes())
         .merge(groups::routes())
         .merge(domains::routes())
+        .merge(partners::routes())
         .merge(roles::routes())
         .merge(policy::routes())
         .merge(methods::routes())

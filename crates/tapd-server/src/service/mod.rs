@@ -19,6 +19,7 @@ pub mod managers;
 pub mod methods;
 pub mod oauth;
 pub mod operator;
+pub mod partners;
 pub mod passes;
 pub mod passkeys;
 pub mod policy;

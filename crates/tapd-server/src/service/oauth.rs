@@ -400,8 +400,8 @@ fn narrowed_scope(old: &RefreshToken, requested: Option<&str>) -> ServiceResult<
     }
 }
 
-/// The pass a session was opened with, if it is still there and unexpired; refused when the
-/// session depended on a pass that is gone.
+/// The pass a session was opened with (the user's, or a cross-tenant guest's home user's), if
+/// it is still there and unexpired; refused when the session depended on a pass that is gone.
 pub(super) async fn live_pass(
     svc: &Services,
     user: Uuid,
@@ -411,12 +411,22 @@ pub(super) async fn live_pass(
     let Some(tap_id) = tap_id else {
         return Ok(None);
     };
-    let pass = svc
-        .store
-        .tap_of(user)
-        .await?
-        .map(|(p, _)| p)
-        .filter(|p| p.id == tap_id && now < p.expires_at());
+    let own = svc.store.tap_of(user).await?.map(|(p, _)| p);
+    let pass = match own.filter(|p| p.id == tap_id) {
+        Some(p) => Some(p),
+        // A cross-tenant guest's session runs on its home user's pass.
+        None => match svc
+            .store
+            .user_anywhere(&user.to_string())
+            .await?
+            .and_then(|u| u.home)
+        {
+            Some(home) => svc.store.tap_of(home.user).await?.map(|(p, _)| p),
+            None => None,
+        }
+        .filter(|p| p.id == tap_id),
+    }
+    .filter(|p| now < p.expires_at());
     match pass {
         Some(p) => Ok(Some(p)),
         None => Err(invalid_grant(
@@ -566,26 +576,20 @@ pub async fn issue_code(
     req: &CodeRequest<'_>,
     session: &WebSession,
 ) -> ServiceResult<String> {
-    let user = svc
+    let subject = match svc
         .store
         .user_anywhere(&session.user_id.to_string())
-        .await?;
-    if let Some(user) = user.filter(|u| !serves_tenant(req.app, u.tenant)) {
-        return Err(refuse(
-            Refusal::AccessDenied,
-            format!(
-                "The signed-in user '{}' is not in the organization of application '{}'. \
-                 Sign in with an account of that organization.",
-                user.upn, req.app.display_name
-            ),
-        ));
-    }
+        .await?
+    {
+        Some(user) => code_subject(svc, req.app, user).await?,
+        None => session.user_id,
+    };
     let code = new_opaque_token();
     let record = AuthCode {
         code_hash: svc.keys.token_hash(&code),
         client_id: req.app.client_id,
         redirect_uri: req.redirect_uri.to_string(),
-        user_id: session.user_id,
+        user_id: subject,
         tap_id: session.tap_id,
         amr: session.amr.clone(),
         scope: req.scope.to_string(),
@@ -598,6 +602,43 @@ pub async fn issue_code(
     };
     svc.store.put_auth_code(&record).await?;
     Ok(code)
+}
+
+/// Whom a code is for (SPEC §8): the signed-in user at an app of their own tenant; at an app
+/// of another tenant, their guest account there — when that tenant invited them and trusts
+/// their tenant's sign-ins (`inboundTrust.isMfaAccepted`). Otherwise refused: sent back to the
+/// app when the tenant doesn't know them, on a page naming both organizations when it does but
+/// doesn't trust their home.
+async fn code_subject(svc: &Services, app: &AppRecord, user: UserRecord) -> ServiceResult<Uuid> {
+    if serves_tenant(app, user.tenant) {
+        return Ok(user.id);
+    }
+    let guest = svc.store.guest_of(app.tenant, user.id).await?;
+    let Some(guest) = guest.filter(|g| g.account_enabled) else {
+        return Err(refuse(
+            Refusal::AccessDenied,
+            format!(
+                "The signed-in user '{}' is not in the organization of application '{}'. \
+                 Sign in with an account of that organization.",
+                user.upn, app.display_name
+            ),
+        ));
+    };
+    let partner = svc.store.partner(app.tenant, user.tenant).await?;
+    if partner.is_some_and(|p| p.is_mfa_accepted) {
+        return Ok(guest.id);
+    }
+    let name = |t: Option<tapd_store::Tenant>| t.map(|t| t.display_name).unwrap_or_default();
+    let resource = name(svc.store.tenant(app.tenant).await?);
+    let home = name(svc.store.tenant(user.tenant).await?);
+    Err(ServiceError::Domain(tapd_core::DomainError::AccessDenied(
+        format!(
+            "{resource} does not trust sign-ins from {home} yet, so {} can't use {} as its guest. \
+         An administrator of {resource} must add {home} (tenant {}) as a partner in its \
+         cross-tenant access policy, with inboundTrust.isMfaAccepted set to true.",
+            user.upn, app.display_name, user.tenant
+        ),
+    )))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use tapd_core::odata::Query;
 use tapd_core::{Action, DomainError};
-use tapd_store::{Page, UserRecord, UserType};
+use tapd_store::{HomeIdentity, Page, UserRecord, UserType};
 use uuid::Uuid;
 
 use super::audit::{self, Change};
@@ -130,6 +130,7 @@ pub async fn create(svc: &Services, ctx: &Ctx, req: NewUser) -> ServiceResult<Us
         password_set_at: password_hash.as_ref().map(|_| ctx.now),
         password_hash,
         created_at: ctx.now,
+        home: None,
     };
     let record = user_change(ctx, "Add user", "Add", &user);
     svc.store.create_user(&user, &record).await?;
@@ -214,7 +215,42 @@ pub async fn delete(svc: &Services, ctx: &Ctx, id_or_upn: &str) -> ServiceResult
     Ok(())
 }
 
-/// Invites an external guest (SPEC §8): a `Guest` user whose credentials live elsewhere.
+/// The home of an invited address: when its domain is another tenant's of this deployment, the
+/// user of that address there, who will sign in for the guest (a cross-tenant guest). An
+/// address of the caller's own domains is no guest's, and one that names nobody in its
+/// tenant is refused.
+async fn home_of(
+    svc: &Services,
+    ctx: &Ctx,
+    email: &str,
+    host: &str,
+) -> ServiceResult<Option<HomeIdentity>> {
+    let Some(tenant) = svc.store.tenant_named(host).await? else {
+        return Ok(None);
+    };
+    if tenant.id == ctx.tenant {
+        return Err(ServiceError::bad_request(format!(
+            "{email} is an address of this organization's domain {host}: create the user instead of inviting them."
+        )));
+    }
+    let user = svc
+        .store
+        .find_user(tenant.id, email)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::bad_request(format!(
+                "There is no user {email} in {}, the organization that holds {host}.",
+                tenant.display_name
+            ))
+        })?;
+    Ok(Some(HomeIdentity {
+        tenant: tenant.id,
+        user: user.id,
+    }))
+}
+
+/// Invites an external guest (SPEC §8): a `Guest` user whose credentials live elsewhere — at
+/// another tenant of this deployment when the address's domain is one of its.
 pub async fn invite(svc: &Services, ctx: &Ctx, req: &Invitation) -> ServiceResult<UserRecord> {
     ctx.authorize(Action::WriteUsers)?;
     let email = req.invited_user_email_address.trim().to_string();
@@ -249,6 +285,7 @@ pub async fn invite(svc: &Services, ctx: &Ctx, req: &Invitation) -> ServiceResul
         password_hash: None,
         password_set_at: None,
         created_at: ctx.now,
+        home: home_of(svc, ctx, &email, host).await?,
     };
     let record = user_change(ctx, "Invite external user", "Add", &user);
     svc.store.create_user(&user, &record).await?;

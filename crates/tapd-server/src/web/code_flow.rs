@@ -67,6 +67,10 @@ pub async fn issue_code(
     };
     match oauth::issue_code(&state.svc, ctx, &code_request, session).await {
         Ok(code) => back_to_app(&req.redirect_uri, req.state.as_deref(), &[("code", &code)]),
+        // The user's tenant is known to the app's, which doesn't trust it: a page that says so.
+        Err(ServiceError::Domain(tapd_core::DomainError::AccessDenied(message))) => {
+            error_message(state, StatusCode::FORBIDDEN, "Sign-in refused", &message)
+        }
         Err(ServiceError::OAuth(refusal, description)) => {
             let params = [
                 ("error", refusal.code()),

@@ -5,6 +5,7 @@
 
 mod federations;
 mod groups;
+mod partners;
 mod roles;
 mod tenants;
 mod users;
@@ -18,9 +19,10 @@ use crate::{Result, Store};
 
 pub use federations::FederationRecord;
 pub use groups::GroupRecord;
+pub use partners::PartnerRecord;
 pub use roles::RoleAssignment;
 pub use tenants::{DomainAuthentication, DomainRecord, Tenant};
-pub use users::{UserRecord, UserType};
+pub use users::{HomeIdentity, UserRecord, UserType};
 
 pub(crate) use users::{USER_COLUMNS, insert_users, upn_taken};
 

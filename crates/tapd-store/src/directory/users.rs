@@ -58,11 +58,21 @@ pub struct UserRecord {
     pub password_hash: Option<String>,
     pub password_set_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+    /// A cross-tenant guest's home: the tenant and the user there who signs in for it.
+    pub home: Option<HomeIdentity>,
+}
+
+/// Where a cross-tenant guest authenticates: another tenant of this deployment, as one of its
+/// users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HomeIdentity {
+    pub tenant: Uuid,
+    pub user: Uuid,
 }
 
 pub(crate) const USER_COLUMNS: &str = "id, upn, display_name, given_name, surname, mail, \
     account_enabled, user_type, is_external, creation_type, external_user_state, password_hash, \
-    password_set_at, created_at, tenant_id";
+    password_set_at, created_at, tenant_id, home_tenant_id, home_user_id";
 
 impl UserRecord {
     /// A new enabled member with a fresh id and nothing else set: no name parts, mail or
@@ -89,6 +99,7 @@ impl UserRecord {
             password_hash: None,
             password_set_at: None,
             created_at,
+            home: None,
         }
     }
 
@@ -116,6 +127,13 @@ impl UserRecord {
             password_hash: r.opt_text(at + 11)?,
             password_set_at: r.opt_int(at + 12)?.map(from_micros).transpose()?,
             created_at: from_micros(r.int(at + 13)?)?,
+            home: match (r.opt_text(at + 15)?, r.opt_text(at + 16)?) {
+                (Some(tenant), Some(user)) => Some(HomeIdentity {
+                    tenant: uuid_of(&tenant)?,
+                    user: uuid_of(&user)?,
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -140,6 +158,17 @@ impl Store {
             Err(_) => (&BY_UPN, id_or_upn.to_lowercase()),
         };
         self.read_row(sql, &[Arg::Text(&key)], |r| UserRecord::from_row(r))
+            .await
+    }
+
+    /// The guest in `tenant` whose home user is `home_user`, if it was invited.
+    pub async fn guest_of(&self, tenant: Uuid, home_user: Uuid) -> Result<Option<UserRecord>> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!("SELECT {USER_COLUMNS} FROM users WHERE home_user_id = $1 AND tenant_id = $2")
+        });
+        let (home, tenant) = (home_user.to_string(), tenant.to_string());
+        let args = [Arg::Text(&home), Arg::Text(&tenant)];
+        self.read_row(&SQL, &args, |r| UserRecord::from_row(r))
             .await
     }
 
@@ -240,9 +269,9 @@ pub(crate) async fn insert_users(
     let sql = format!(
         "INSERT INTO users (id, upn, upn_lower, display_name, given_name, surname, mail, \
          account_enabled, user_type, is_external, creation_type, external_user_state, \
-         password_hash, password_set_at, created_at, tenant_id) VALUES {} \
-         ON CONFLICT DO NOTHING RETURNING id",
-        rows_of(dialect_of(tx), users.len(), 16)
+         password_hash, password_set_at, created_at, tenant_id, home_tenant_id, home_user_id) \
+         VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+        rows_of(dialect_of(tx), users.len(), 18)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for u in users {
@@ -262,7 +291,9 @@ pub(crate) async fn insert_users(
             .bind(u.password_hash.clone())
             .bind(u.password_set_at.map(micros))
             .bind(micros(u.created_at))
-            .bind(u.tenant.to_string());
+            .bind(u.tenant.to_string())
+            .bind(u.home.map(|h| h.tenant.to_string()))
+            .bind(u.home.map(|h| h.user.to_string()));
     }
     let rows = query.fetch_all(&mut **tx).await?;
     rows.iter()

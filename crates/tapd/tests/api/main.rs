@@ -11,6 +11,7 @@ mod browser;
 mod bulk;
 mod cli;
 mod client;
+mod cross_tenant;
 mod delivery;
 mod device;
 mod directory;

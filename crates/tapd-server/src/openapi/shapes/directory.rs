@@ -105,6 +105,26 @@ pub struct InternalDomainFederation {
     pub tapd_redirect_uri: Option<String>,
 }
 
+/// Graph's `crossTenantAccessPolicyConfigurationPartner`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CrossTenantPartner {
+    pub tenant_id: Uuid,
+    pub is_service_provider: Option<bool>,
+    pub is_in_multi_tenant_organization: Option<bool>,
+    pub inbound_trust: Option<CrossTenantInboundTrust>,
+}
+
+/// Graph's `crossTenantAccessPolicyInboundTrust`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CrossTenantInboundTrust {
+    pub is_mfa_accepted: Option<bool>,
+    pub is_compliant_device_accepted: Option<bool>,
+    #[schema(rename = "isHybridAzureADJoinedDeviceAccepted")]
+    pub is_hybrid_azure_ad_joined_device_accepted: Option<bool>,
+}
+
 /// Graph's `application`.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]

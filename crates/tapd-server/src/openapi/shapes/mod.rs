@@ -74,6 +74,11 @@ collection!(UserCollection, User, "A page of users.");
 collection!(GroupCollection, Group, "A page of groups.");
 collection!(DomainCollection, Domain, "The tenant's domains.");
 collection!(
+    PartnerCollection,
+    CrossTenantPartner,
+    "The tenant's cross-tenant access partners."
+);
+collection!(
     FederationCollection,
     InternalDomainFederation,
     "A domain's federation configuration: none or one."
