@@ -42,7 +42,8 @@ creds=$("$tapd" app create --name "graph-sdk-test" --json \
   --permission UserAuthenticationMethod.ReadWrite.All \
   --permission User.ReadWrite.All \
   --permission AuditLog.Read.All \
-  --permission Domain.ReadWrite.All)
+  --permission Domain.ReadWrite.All \
+  --permission Policy.ReadWrite.CrossTenantAccess)
 client_id=$(printf '%s' "$creds" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')
 client_secret=$(printf '%s' "$creds" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
 token=$(curl -sf "$url/oauth2/v2.0/token" \

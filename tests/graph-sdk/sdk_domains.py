@@ -2,11 +2,19 @@
 `domains.post(Domain(id=…))`, `domains.get()`, `domains.by_domain_id(…).get()`, a PATCH that
 makes it the default and back, its `federation_configuration` (an `InternalDomainFederation`
 with tapd's client id as additional data) created, read, changed and removed, and `delete()`,
-after which `get()` is a 404. Needs the app's `Domain.ReadWrite.All`.
+after which `get()` is a 404; then a cross-tenant access partner with `inboundTrust` created,
+read, changed and removed. Needs the app's `Domain.ReadWrite.All` and
+`Policy.ReadWrite.CrossTenantAccess`.
 """
 
 import uuid
 
+from msgraph.generated.models.cross_tenant_access_policy_configuration_partner import (
+    CrossTenantAccessPolicyConfigurationPartner,
+)
+from msgraph.generated.models.cross_tenant_access_policy_inbound_trust import (
+    CrossTenantAccessPolicyInboundTrust,
+)
 from msgraph.generated.models.domain import Domain
 from msgraph.generated.models.federated_idp_mfa_behavior import FederatedIdpMfaBehavior
 from msgraph.generated.models.internal_domain_federation import InternalDomainFederation
@@ -69,4 +77,30 @@ async def run(c, client, url, token, upn):
         c.check("domains: GET after DELETE is a 404", False, "no error")
     except ODataError as e:
         c.check("domains: GET after DELETE is a 404", e.response_status_code == 404,
+                e.response_status_code)
+
+    partners = client.policies.cross_tenant_access_policy.partners
+    other = str(uuid.uuid4())
+    made = await partners.post(CrossTenantAccessPolicyConfigurationPartner(
+        tenant_id=other,
+        inbound_trust=CrossTenantAccessPolicyInboundTrust(is_mfa_accepted=True)))
+    c.check("partners: POST answers the partner with its inboundTrust",
+            made is not None and made.tenant_id == other
+            and made.inbound_trust is not None and made.inbound_trust.is_mfa_accepted is True,
+            repr(made))
+    listed = await partners.get()
+    c.check("partners: the list holds it",
+            other in [p.tenant_id for p in (listed.value or [])], repr(listed.value))
+    await partners.by_cross_tenant_access_policy_configuration_partner_tenant_id(other).patch(
+        CrossTenantAccessPolicyConfigurationPartner(
+            inbound_trust=CrossTenantAccessPolicyInboundTrust(is_mfa_accepted=False)))
+    got = await partners.by_cross_tenant_access_policy_configuration_partner_tenant_id(other).get()
+    c.check("partners: PATCH turns the trust off",
+            got.inbound_trust is not None and got.inbound_trust.is_mfa_accepted is False, repr(got))
+    await partners.by_cross_tenant_access_policy_configuration_partner_tenant_id(other).delete()
+    try:
+        await partners.by_cross_tenant_access_policy_configuration_partner_tenant_id(other).get()
+        c.check("partners: GET after DELETE is a 404", False, "no error")
+    except ODataError as e:
+        c.check("partners: GET after DELETE is a 404", e.response_status_code == 404,
                 e.response_status_code)
