@@ -7,7 +7,9 @@
 // Then: a new pass is shown once after a redirect (a reload neither shows it again nor issues
 // another), a pass-only user is offered the pass first, deleting the pass a session was opened
 // with signs it out and the sign-in page says why, the policy page words its refusals with its
-// labels, `tapd login --browser` comes back to the terminal after a passkey sign-in, and no page
+// labels, `tapd login --browser` comes back to the terminal after a passkey sign-in, a user of a
+// federated domain is sent to its provider (a second `tapd serve`) and back, a guest from
+// another organization signs in at home for an app of the one that invited them, and no page
 // logs a console error or fails to load a subresource.
 // A screenshot of each page goes to artifacts/browser/.
 import assert from 'node:assert/strict';
@@ -433,6 +435,48 @@ await step('tapd login --browser: the admin signs in with a passkey and the CLI 
   const users = execFileSync(env('TAPD_BIN'), ['user', 'list', '--json'], { env: cliEnv }).toString();
   assert.match(users, /alice@tapd\.local/);
   await page.goto('/mysecurityinfo');
+});
+
+await step('a federated user is told where they are sent, signs in at the provider and comes back signed in', async () => {
+  const fed = await person();
+  const { page } = fed;
+  await page.goto('/signin');
+  await page.fill('#username', env('FED_UPN'));
+  await page.click('button:has-text("Next")');
+  await page.waitForSelector('#federation-continue');
+  const notice = await page.textContent('#federation-notice');
+  assert.match(notice, /Fabrikam IdP/);
+  assert.ok(notice.includes(env('UPSTREAM_URL')), `the provider's address is shown: ${notice}`);
+  assert.equal(await page.locator('#password-form').count(), 0, 'no password form here');
+  await shot(page, 'signin-federated');
+  await page.click('#federation-continue');
+  await page.waitForURL(`${env('UPSTREAM_URL')}/**`);
+  assert.equal(await page.inputValue('#username'), env('FED_UPN'), 'the provider is told who');
+  await shot(page, 'federation-provider-signin');
+  await page.click('button:has-text("Next")');
+  await page.fill('#password-form #password', env('FED_PASSWORD'));
+  await page.locator('#password-form button[type=submit]').click();
+  await page.waitForURL(`${base}/mysecurityinfo`);
+  assert.ok((await page.textContent('body')).includes(env('FED_UPN')), 'signed in at tapd');
+  await shot(page, 'federation-back-signed-in');
+  await fed.context.close();
+});
+
+await step('a guest from another organization signs in at home and the app gets its code', async () => {
+  const guest = await person();
+  const { page } = guest;
+  await page.goto(env('GUEST_AUTHORIZE_URL'));
+  assert.ok((await page.textContent('body')).includes('Fabrikam wiki'), 'the app is named');
+  await page.fill('#username', env('GUEST_UPN'));
+  await page.click('button:has-text("Next")');
+  await page.fill('#password-form #password', env('GUEST_PASSWORD'));
+  await shot(page, 'guest-signin');
+  await page.locator('#password-form button[type=submit]').click();
+  await page.waitForURL('**/healthz?**');
+  const back = new URL(page.url());
+  assert.ok(back.searchParams.get('code'), `a code for the app: ${page.url()}`);
+  assert.equal(back.searchParams.get('state'), 'guest');
+  await guest.context.close();
 });
 
 await step('the icon is served, and no page logged a console error or failed to load a subresource', async () => {

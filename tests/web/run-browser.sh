@@ -16,6 +16,8 @@ install_npm_packages
 unset TAPD_WEB_DATABASE_URL
 TAPD_HOST=localhost start_tapd
 
+source "$here/organizations.sh"
+
 admin_upn=$(sed -n 's/^First administrator: //p' "$serve_out")
 admin_pass=$(sed -n 's/^One-time Temporary Access Pass: //p' "$serve_out")
 [ -n "$admin_pass" ] || { echo "tapd did not print the first pass" >&2; cat "$serve_out" >&2; exit 1; }
