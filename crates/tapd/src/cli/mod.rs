@@ -9,6 +9,7 @@ mod bulk;
 mod directory;
 mod login;
 mod oauth_login;
+mod organization;
 mod output;
 mod passes;
 
@@ -84,6 +85,21 @@ pub enum AdminCommand {
     Role {
         #[command(subcommand)]
         command: RoleCommand,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// The organization's domains, and a domain's federation with an OpenID Connect provider.
+    Domain {
+        #[command(subcommand)]
+        command: DomainCommand,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// The cross-tenant access partners: other organizations whose users may sign in here as
+    /// guests.
+    Partner {
+        #[command(subcommand)]
+        command: PartnerCommand,
         #[command(flatten)]
         conn: Connection,
     },
@@ -339,6 +355,97 @@ pub enum RoleCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum DomainCommand {
+    /// List the domains (the default first).
+    #[command(after_help = "Example:\n  tapd domain list --json")]
+    List,
+    /// Add a domain: users may be named alias@DOMAIN (no DNS check).
+    #[command(after_help = "Example:\n  tapd domain add contoso.com")]
+    Add { name: String },
+    /// Make a domain the default (where guests' names and the first admin's live).
+    #[command(after_help = "Example:\n  tapd domain default contoso.com")]
+    Default { name: String },
+    /// Remove a domain no user's name uses (not the default).
+    #[command(after_help = "Example:\n  tapd domain remove old.example")]
+    Remove { name: String },
+    /// Federate a domain with an OpenID Connect provider (or change its federation): its users
+    /// then sign in there, unless they hold a usable pass.
+    #[command(
+        after_help = "Example:\n  TAPD_FEDERATION_SECRET=… tapd domain federate fabrikam.com --display-name \"Fabrikam IdP\" \\\n    --issuer https://idp.fabrikam.com --client-id tapd --mfa enforce"
+    )]
+    Federate {
+        name: String,
+        /// The provider's name, shown on the sign-in page.
+        #[arg(long)]
+        display_name: String,
+        /// The provider's issuer (discovery: ISSUER/.well-known/openid-configuration).
+        #[arg(long)]
+        issuer: String,
+        /// tapd's client id at the provider.
+        #[arg(long)]
+        client_id: String,
+        /// tapd's client secret at the provider (none for a public client).
+        #[arg(long, env = "TAPD_FEDERATION_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// What the provider's MFA counts for.
+        #[arg(long, value_enum, default_value = "accept")]
+        mfa: MfaChoice,
+    },
+    /// Show a domain's federation.
+    #[command(after_help = "Example:\n  tapd domain federation fabrikam.com")]
+    Federation { name: String },
+    /// End a domain's federation: its users sign in with tapd again.
+    #[command(after_help = "Example:\n  tapd domain unfederate fabrikam.com")]
+    Unfederate { name: String },
+}
+
+/// `federatedIdpMfaBehavior`, by a short name.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum MfaChoice {
+    /// acceptIfMfaDoneByFederatedIdp: the provider's MFA counts when it did one.
+    Accept,
+    /// enforceMfaByFederatedIdp: the provider must do the MFA.
+    Enforce,
+    /// rejectMfaByFederatedIdp: the provider's MFA never counts.
+    Reject,
+}
+
+impl MfaChoice {
+    fn graph_name(self) -> &'static str {
+        match self {
+            MfaChoice::Accept => "acceptIfMfaDoneByFederatedIdp",
+            MfaChoice::Enforce => "enforceMfaByFederatedIdp",
+            MfaChoice::Reject => "rejectMfaByFederatedIdp",
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum PartnerCommand {
+    /// List the partners and whether their sign-ins are trusted.
+    #[command(after_help = "Example:\n  tapd partner list")]
+    List,
+    /// Add another organization (by tenant id) as a partner.
+    #[command(after_help = "Example:\n  tapd partner add 3f1c… --trust-mfa")]
+    Add {
+        tenant: String,
+        /// Trust its sign-ins (and their MFA): its users invited here sign in at home.
+        #[arg(long)]
+        trust_mfa: bool,
+    },
+    /// Trust a partner's sign-ins, or stop (--mfa false).
+    #[command(after_help = "Example:\n  tapd partner trust 3f1c… --mfa false")]
+    Trust {
+        tenant: String,
+        #[arg(long, action = clap::ArgAction::Set, default_value_t = true)]
+        mfa: bool,
+    },
+    /// Remove a partner.
+    #[command(after_help = "Example:\n  tapd partner remove 3f1c…")]
+    Remove { tenant: String },
+}
+
 impl AdminCommand {
     fn connection(&self) -> Option<&Connection> {
         match self {
@@ -348,6 +455,8 @@ impl AdminCommand {
             | AdminCommand::User { conn, .. }
             | AdminCommand::Group { conn, .. }
             | AdminCommand::Role { conn, .. }
+            | AdminCommand::Domain { conn, .. }
+            | AdminCommand::Partner { conn, .. }
             | AdminCommand::Audit { conn, .. } => Some(conn),
             AdminCommand::Logout => None,
         }
@@ -396,6 +505,8 @@ async fn dispatch(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
         AdminCommand::User { command, conn } => directory::user(command, &conn).await?,
         AdminCommand::Group { command, conn } => directory::group(command, &conn).await?,
         AdminCommand::Role { command, conn } => directory::role(command, &conn).await?,
+        AdminCommand::Domain { command, conn } => organization::domain(command, &conn).await?,
+        AdminCommand::Partner { command, conn } => organization::partner(command, &conn).await?,
         AdminCommand::Audit {
             sign_ins,
             top,

@@ -509,3 +509,119 @@ async fn domains_are_added_made_default_and_removed_per_tenant() {
     let (_, nobody) = app.signed_in("nobody", &[]).await;
     assert_eq!(status_of(nobody.get("/v1.0/domains").await), 403);
 }
+
+/// The admin CLI over HTTP, as `token`'s holder (off the runtime's thread, which serves).
+async fn cli(base: &str, token: &str, args: &[&str]) -> (bool, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tapd"));
+    command
+        .args(args)
+        .args(["--server", base, "--token", token])
+        .env(
+            "HOME",
+            std::env::temp_dir().join(format!("tapd-cli-{}", Uuid::new_v4())),
+        )
+        .env_remove("TAPD_SERVER")
+        .env_remove("TAPD_TOKEN");
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run tapd");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_manages_domains_federation_and_partners() {
+    let app = TestApp::spawn().await;
+    let b = second_tenant(&app).await;
+    let token = b.admin.token().expect("token").to_string();
+    let base = app.base.clone();
+    let run = |args: &[&str]| {
+        let (base, token) = (base.clone(), token.clone());
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            cli(&base, &token, &args).await
+        }
+    };
+    let (ok, out, err) = run(&["domain", "add", "contoso.test"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("contoso.test"), "{out}");
+    let (ok, out, _) = run(&["domain", "list"]).await;
+    assert!(
+        ok && out.contains("fabrikam.test") && out.contains("contoso.test"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["domain", "add", "tapd.test"]).await;
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, out, err) = run(&[
+        "domain",
+        "federate",
+        "contoso.test",
+        "--display-name",
+        "Contoso IdP",
+        "--issuer",
+        "https://idp.contoso.test/v2.0",
+        "--client-id",
+        "tapd",
+        "--mfa",
+        "enforce",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("federation/callback"),
+        "the redirect URI to register: {out}"
+    );
+    let (ok, out, _) = run(&["domain", "federation", "contoso.test", "--json"]).await;
+    let shown: Value = serde_json::from_str(&out).expect("json");
+    assert!(ok);
+    assert_eq!(
+        shown["federatedIdpMfaBehavior"],
+        json!("enforceMfaByFederatedIdp")
+    );
+    // Federating again changes the one federation.
+    let (ok, _, err) = run(&[
+        "domain",
+        "federate",
+        "contoso.test",
+        "--display-name",
+        "Contoso",
+        "--issuer",
+        "https://idp.contoso.test/v2.0",
+        "--client-id",
+        "tapd",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&["domain", "list"]).await;
+    assert!(out.contains("Federated"), "{out}");
+    let (ok, _, err) = run(&["domain", "unfederate", "contoso.test"]).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["domain", "remove", "contoso.test"]).await;
+    assert!(ok, "{err}");
+
+    let a_id = claims(app.admin.token().expect("token"))["tid"]
+        .as_str()
+        .expect("tid")
+        .to_string();
+    let (ok, _, err) = run(&["partner", "add", &a_id, "--trust-mfa"]).await;
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["partner", "list"]).await;
+    assert!(ok && out.contains(&a_id) && out.contains("yes"), "{out}");
+    let (ok, _, err) = run(&["partner", "trust", &a_id, "--mfa", "false"]).await;
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&["partner", "list", "--json"]).await;
+    let listed: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        listed["value"][0]["inboundTrust"]["isMfaAccepted"],
+        json!(false)
+    );
+    let (ok, _, err) = run(&["partner", "remove", &a_id]).await;
+    assert!(ok, "{err}");
+    let (ok, _, _) = run(&["partner", "remove", &a_id]).await;
+    assert!(!ok, "already gone");
+}
