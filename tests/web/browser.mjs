@@ -479,6 +479,17 @@ await step('a guest from another organization signs in at home and the app gets 
   await guest.context.close();
 });
 
+await step('the admin center shows the organization: domains, federation, partners', async () => {
+  const { page } = admin;
+  await page.goto('/mysecurityinfo');
+  await page.click('nav a:has-text("Organization")');
+  await page.waitForSelector('#domains');
+  assert.ok((await page.textContent('#domains')).includes('tapd.local'), 'the default domain');
+  assert.ok(await page.isVisible('#federate'), 'the federation form');
+  assert.ok(await page.isVisible('#add-partner'), 'the partner form');
+  await shot(page, 'admin-organization');
+});
+
 await step('the icon is served, and no page logged a console error or failed to load a subresource', async () => {
   const icon = await admin.context.request.get('/favicon.ico');
   assert.equal(icon.status(), 200);

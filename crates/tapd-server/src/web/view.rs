@@ -17,6 +17,7 @@ pub struct Nav {
     pub users: bool,
     pub roles: bool,
     pub onboarding: bool,
+    pub organization: bool,
 }
 
 impl Nav {
@@ -29,6 +30,7 @@ impl Nav {
             users: v.ctx.may(Action::ReadUsers),
             roles: v.ctx.may(Action::ReadRoleAssignments),
             onboarding: v.ctx.may(Action::ReadAudit),
+            organization: v.ctx.may(Action::ReadDomains),
         }
     }
 }

@@ -625,3 +625,135 @@ async fn the_cli_manages_domains_federation_and_partners() {
     let (ok, _, _) = run(&["partner", "remove", &a_id]).await;
     assert!(!ok, "already gone");
 }
+
+#[tokio::test]
+async fn the_admin_center_manages_domains_federation_and_partners() {
+    use crate::browser::Browser;
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::new(&app.base);
+    browser
+        .sign_in_with_password(&app.admin_user.upn, ADMIN_PASSWORD)
+        .await;
+    let page = browser.get("/admin/organization").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(DOMAIN) && page.body.contains("(default)"),
+        "{}",
+        page.body
+    );
+    let csrf = page.input("csrf");
+    let post = |fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields);
+        form
+    };
+    let added = browser
+        .post_owned(
+            "/admin/organization",
+            &post(vec![
+                ("action", "add-domain".into()),
+                ("domain", "contoso.test".into()),
+            ]),
+        )
+        .await;
+    assert!(added.body.contains("Added contoso.test."), "{}", added.body);
+    let bad = browser
+        .post_owned(
+            "/admin/organization",
+            &post(vec![
+                ("action", "add-domain".into()),
+                ("domain", "not a domain".into()),
+            ]),
+        )
+        .await;
+    assert!(bad.body.contains("organization-error"), "{}", bad.body);
+    let federated = browser
+        .post_owned(
+            "/admin/organization",
+            &post(vec![
+                ("action", "federate".into()),
+                ("domain", "contoso.test".into()),
+                ("display_name", "Contoso IdP".into()),
+                ("issuer", "https://idp.contoso.test/v2.0".into()),
+                ("client_id", "tapd".into()),
+                ("mfa", "enforceMfaByFederatedIdp".into()),
+            ]),
+        )
+        .await;
+    assert!(
+        federated.body.contains("at <strong>Contoso IdP</strong>")
+            && federated.body.contains("enforceMfaByFederatedIdp"),
+        "{}",
+        federated.body
+    );
+    let f = app
+        .admin
+        .get("/v1.0/domains/contoso.test/federationConfiguration")
+        .await
+        .expect("federation");
+    assert_eq!(
+        f["value"][0]["issuerUri"],
+        json!("https://idp.contoso.test/v2.0")
+    );
+    let partner = Uuid::new_v4().to_string();
+    let with = browser
+        .post_owned(
+            "/admin/organization",
+            &post(vec![
+                ("action", "add-partner".into()),
+                ("tenant", partner.clone()),
+                ("trust", "on".into()),
+            ]),
+        )
+        .await;
+    assert!(
+        with.body.contains(&partner) && with.body.contains(">trusted<"),
+        "{}",
+        with.body
+    );
+    let off = browser
+        .post_owned(
+            "/admin/organization",
+            &post(vec![
+                ("action", "trust-partner".into()),
+                ("tenant", partner.clone()),
+            ]),
+        )
+        .await;
+    assert!(off.body.contains("not trusted"), "{}", off.body);
+    for (action, field, value) in [
+        ("remove-partner", "tenant", partner.clone()),
+        ("unfederate", "domain", "contoso.test".to_string()),
+        ("remove-domain", "domain", "contoso.test".to_string()),
+    ] {
+        let done = browser
+            .post_owned(
+                "/admin/organization",
+                &post(vec![("action", action.into()), (field, value)]),
+            )
+            .await;
+        assert!(
+            done.body.contains("organization-notice"),
+            "{action}: {}",
+            done.body
+        );
+    }
+    let listed = app.admin.get("/v1.0/domains").await.expect("domains");
+    assert_eq!(ids(&listed), vec![DOMAIN]);
+    // A form without the page's CSRF token changes nothing.
+    let forged = browser
+        .post(
+            "/admin/organization",
+            &[
+                ("csrf", "x"),
+                ("action", "add-domain"),
+                ("domain", "evil.test"),
+            ],
+        )
+        .await;
+    assert_ne!(forged.status, StatusCode::OK);
+    assert_eq!(
+        ids(&app.admin.get("/v1.0/domains").await.expect("domains")),
+        vec![DOMAIN]
+    );
+}

@@ -1,10 +1,11 @@
 //! The admin center: users (and one user's methods and pass), who still needs a passkey, the
-//! TAP policy, roles. Each page
+//! TAP policy, roles, the organization (domains, federation, partners). Each page
 //! shows what the visitor's roles allow and calls the service as the visitor; the service
 //! decides.
 
 mod bulk;
 mod onboarding;
+mod organization;
 mod policy;
 mod roles;
 mod user;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<SharedState> {
         .merge(users::routes())
         .merge(user::routes())
         .merge(roles::routes())
+        .merge(organization::routes())
 }
 
 async fn admin_home(v: Visitor) -> Response {
