@@ -3,7 +3,7 @@
 //! in all — kept as typed and compared case-insensitively. No DNS check: a domain is verified
 //! by the administrator's act of adding it.
 
-use crate::DomainError;
+use crate::{DomainError, shown};
 
 /// The longest domain name DNS allows.
 pub const MAX_DOMAIN_LEN: usize = 253;
@@ -11,7 +11,10 @@ pub const MAX_DOMAIN_LEN: usize = 253;
 /// Checks a domain's name; the error says what is wrong, in Graph's words.
 pub fn check_domain_name(name: &str) -> Result<(), DomainError> {
     let invalid = |why: &str| {
-        DomainError::BadRequest(format!("Invalid value for property 'id': '{name}' {why}."))
+        DomainError::BadRequest(format!(
+            "Invalid value for property 'id': '{}' {why}.",
+            shown(name)
+        ))
     };
     if name.is_empty() || name.len() > MAX_DOMAIN_LEN {
         return Err(invalid(&format!(
@@ -80,6 +83,11 @@ mod tests {
         }
         let long_label = format!("{}.com", "a".repeat(64));
         assert!(check_domain_name(&long_label).is_err());
+        let huge = "a".repeat(1 << 20);
+        let DomainError::BadRequest(message) = check_domain_name(&huge).unwrap_err() else {
+            panic!("a 400");
+        };
+        assert!(message.len() < 300, "a 1 MB name is not echoed whole");
         let long_name = format!("{}.com", vec!["a".repeat(60); 5].join("."));
         assert!(long_name.len() > MAX_DOMAIN_LEN);
         assert!(check_domain_name(&long_name).is_err());

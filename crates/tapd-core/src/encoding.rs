@@ -54,6 +54,17 @@ pub fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, DomainError> {
 
 /// Percent-encodes `s` for a path segment or a query value: everything but RFC 3986's
 /// unreserved characters and `@` (which Graph keeps readable in UPNs) becomes `%XX`.
+/// Input as an error message may echo it: at most 100 characters, control characters dropped,
+/// `…` where it was cut.
+pub fn shown(s: &str) -> String {
+    const MAX: usize = 100;
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(MAX).collect();
+    if s.chars().filter(|c| !c.is_control()).nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -111,5 +122,15 @@ mod tests {
         );
         assert_eq!(percent_encode("a b/c?d&e=f"), "a%20b%2Fc%3Fd%26e%3Df");
         assert_eq!(percent_encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn echoed_input_is_short_and_printable() {
+        assert_eq!(shown("contoso.com"), "contoso.com");
+        assert_eq!(shown("a\u{0}b\nc"), "abc");
+        let long = "x".repeat(1 << 20);
+        let echoed = shown(&long);
+        assert_eq!(echoed.chars().count(), 101);
+        assert!(echoed.ends_with('…'));
     }
 }

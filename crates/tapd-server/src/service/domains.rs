@@ -4,7 +4,7 @@
 //! it. A name belongs to one tenant in the whole deployment.
 
 use serde::Deserialize;
-use tapd_core::{Action, check_domain_name};
+use tapd_core::{Action, check_domain_name, shown};
 use tapd_store::{DomainAuthentication, DomainRecord};
 
 use super::audit::{self, Change};
@@ -30,7 +30,8 @@ pub struct DomainChanges {
 
 fn not_found(name: &str) -> ServiceError {
     ServiceError::not_found(format!(
-        "Domain '{name}' does not exist in this organization."
+        "Domain '{}' does not exist in this organization.",
+        shown(name)
     ))
 }
 

@@ -4,7 +4,7 @@
 //! sign in to this tenant's apps by signing in at home; without it they are refused.
 
 use serde::Deserialize;
-use tapd_core::Action;
+use tapd_core::{Action, shown};
 use tapd_store::PartnerRecord;
 use uuid::Uuid;
 
@@ -40,7 +40,8 @@ pub struct InboundTrust {
 
 fn not_found(id: &str) -> ServiceError {
     ServiceError::not_found(format!(
-        "The partner configuration for tenant '{id}' does not exist in this organization's cross-tenant access policy."
+        "The partner configuration for tenant '{}' does not exist in this organization's cross-tenant access policy.",
+        shown(id)
     ))
 }
 

@@ -325,13 +325,15 @@ pub const INVALID_TOKEN: &str = "Access token validation failure. Invalid or exp
 pub async fn initiator_of(svc: &Services, claims: &Claims) -> ServiceResult<Initiator> {
     let invalid = || ServiceError::Unauthenticated(INVALID_TOKEN.into());
     let id = Uuid::parse_str(&claims.sub).map_err(|_| invalid())?;
+    // The token's tenant is its subject's, or it is no good.
+    let tenant = Uuid::parse_str(&claims.tid).map_err(|_| invalid())?;
     match claims.idtyp.as_str() {
         "user" => {
             let user = svc
                 .store
                 .user_anywhere(&id.to_string())
                 .await?
-                .filter(|u| u.account_enabled && claims.tid == u.tenant.to_string())
+                .filter(|u| u.account_enabled && u.tenant == tenant)
                 .ok_or_else(invalid)?;
             if let Some(tap) = claims.tap
                 && !svc.store.tap_exists(tap).await?
@@ -344,9 +346,7 @@ pub async fn initiator_of(svc: &Services, claims: &Claims) -> ServiceResult<Init
         }
         "app" => {
             let app = svc.store.app_anywhere(id).await?;
-            let app = app
-                .filter(|a| claims.tid == a.tenant.to_string())
-                .ok_or_else(invalid)?;
+            let app = app.filter(|a| a.tenant == tenant).ok_or_else(invalid)?;
             Ok(Initiator::App(app))
         }
         _ => Err(invalid()),

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tapd_client::Client;
 use tapd_core::Permission;
-use tapd_server::service::{Services, apps, operator};
+use tapd_server::service::apps;
 use time::Duration;
 
 use crate::browser::{Browser, Page};
@@ -30,37 +30,21 @@ struct Two {
 
 async fn two_tenants() -> Two {
     let app = TestApp::spawn().await;
-    let svc = Services::new(app.store.clone(), app.keys.clone());
-    let made = operator::create_tenant(&svc, "fabrikam.test", Some("Fabrikam"), t0())
-        .await
-        .expect("B");
-    let session = app
-        .anon
-        .sign_in_tap(&made.admin.upn, &made.admin.code)
-        .await
-        .expect("B's admin");
-    let ctx = operator::context_in(&svc, Some("fabrikam.test"), t0())
-        .await
-        .expect("B");
-    let b_app = apps::register(
-        &svc,
-        &ctx,
-        &apps::AppSpec {
-            name: "Fabrikam wiki".into(),
-            public_redirect_uris: vec![APP_REDIRECT.into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("B's app");
+    let b = app.add_tenant("fabrikam.test", "Fabrikam").await;
+    let spec = apps::AppSpec {
+        name: "Fabrikam wiki".into(),
+        public_redirect_uris: vec![APP_REDIRECT.into()],
+        ..Default::default()
+    };
+    let b_app = app.create_app_in(Some("fabrikam.test"), &spec).await;
     let a_id = claims(app.admin.token().expect("token"))["tid"]
         .as_str()
         .expect("tid")
         .to_string();
     Two {
         a_id,
-        b_id: made.tenant.id.to_string(),
-        b_admin: app.anon.clone().with_token(session.access_token),
+        b_id: b.id.to_string(),
+        b_admin: b.admin,
         b_app: b_app.client_id.to_string(),
         app,
     }

@@ -328,21 +328,14 @@ async fn denied_expired_unknown_and_foreign_device_codes_are_refused() {
 
 #[tokio::test]
 async fn a_device_code_of_another_tenants_app_is_unknown_to_this_tenants_people() {
-    use tapd_server::service::{Services, apps, operator};
     let app = TestApp::spawn().await;
-    let svc = Services::new(app.store.clone(), app.keys.clone());
-    operator::create_tenant(&svc, "fabrikam.test", None, t0())
-        .await
-        .expect("a second tenant");
-    let ctx = operator::context_in(&svc, Some("fabrikam.test"), t0())
-        .await
-        .expect("its context");
-    let spec = apps::AppSpec {
+    app.add_tenant("fabrikam.test", "Fabrikam").await;
+    let spec = tapd_server::service::apps::AppSpec {
         name: "Fabrikam's device app".into(),
         public_redirect_uris: vec!["http://127.0.0.1:8400/cb".into()],
         ..Default::default()
     };
-    let theirs = apps::register(&svc, &ctx, &spec).await.expect("register");
+    let theirs = app.create_app_in(Some("fabrikam.test"), &spec).await;
     let client_id = theirs.client_id.to_string();
     let (status, started) = form_post(
         &app,

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tapd_client::{Client, NewUser};
-use tapd_server::service::{Services, apps, operator};
+use tapd_server::service::apps;
 
 use crate::browser::{Browser, Page, unescape};
 use crate::helpers::*;
@@ -35,16 +35,8 @@ struct Federated {
 async fn federated(behavior: &str) -> Federated {
     let down = TestApp::spawn().await;
     let up = TestApp::spawn().await;
-    let svc = Services::new(down.store.clone(), down.keys.clone());
-    let made = operator::create_tenant(&svc, "fabrikam.test", Some("Fabrikam"), t0())
-        .await
-        .expect("tenant");
-    let session = down
-        .anon
-        .sign_in_tap(&made.admin.upn, &made.admin.code)
-        .await
-        .expect("B's admin signs in");
-    let b_admin = down.anon.clone().with_token(session.access_token);
+    let b = down.add_tenant("fabrikam.test", "Fabrikam").await;
+    let b_admin = b.admin;
 
     // At the provider: the domain, Alice with a password, and tapd registered as a client.
     up.admin
@@ -94,24 +86,16 @@ async fn federated(behavior: &str) -> Federated {
         .create_user(&NewUser::new(ALICE, "Alice"))
         .await
         .expect("Alice at tapd");
-    let ctx = operator::context_in(&svc, Some("fabrikam.test"), t0())
-        .await
-        .expect("B");
-    let app = apps::register(
-        &svc,
-        &ctx,
-        &apps::AppSpec {
-            name: "Fabrikam wiki".into(),
-            public_redirect_uris: vec![APP_REDIRECT.into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("an app of B");
+    let spec = apps::AppSpec {
+        name: "Fabrikam wiki".into(),
+        public_redirect_uris: vec![APP_REDIRECT.into()],
+        ..Default::default()
+    };
+    let app = down.create_app_in(Some("fabrikam.test"), &spec).await;
     Federated {
         down,
         up,
-        tenant: made.tenant.id.to_string(),
+        tenant: b.id.to_string(),
         b_admin,
         app_client_id: app.client_id.to_string(),
         federation_id: created["id"].as_str().expect("id").to_string(),
@@ -142,19 +126,9 @@ fn link(page: &Page, id: &str) -> Option<String> {
     Some(unescape(&rest[start..end]))
 }
 
-/// How Alice proves herself at the provider.
-enum AtProvider<'a> {
-    Password,
-    Pass(&'a str),
-}
-
-/// Names Alice on tapd's sign-in page for the app, follows the federation link to the
-/// provider, signs in there, and comes back: the page the callback answered.
-async fn sign_in_through_provider(
-    f: &Federated,
-    browser: &mut Browser,
-    how: AtProvider<'_>,
-) -> Page {
+/// Names Alice on tapd's sign-in page for the app and follows the federation link: where
+/// tapd sends the browser (the provider's authorization URL).
+async fn to_provider(f: &Federated, browser: &mut Browser) -> String {
     let page = browser.get(&authorize_path(f)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let (csrf, authz) = (page.input("csrf"), page.input("authz"));
@@ -170,15 +144,36 @@ async fn sign_in_through_provider(
         methods.body
     );
     let start = link(&methods, "federation-continue").expect("the federation link");
-    let to_provider = browser.get(&start).await;
-    assert_eq!(
-        to_provider.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        to_provider.body
-    );
-    let at_provider = to_provider.location.expect("the provider's authorize URL");
-    assert!(at_provider.starts_with(&f.up.base), "{at_provider}");
+    let sent = browser.get(&start).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let location = sent.location.expect("the provider's authorize URL");
+    assert!(location.starts_with(&f.up.base), "{location}");
+    location
+}
+
+/// The `state` tapd sent to the provider.
+fn state_of(location: &str) -> String {
+    let query = location.split_once('?').expect("a query").1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state")
+}
+
+/// How Alice proves herself at the provider.
+enum AtProvider<'a> {
+    Password,
+    Pass(&'a str),
+}
+
+/// Names Alice on tapd's sign-in page for the app, follows the federation link to the
+/// provider, signs in there, and comes back: the page the callback answered.
+async fn sign_in_through_provider(
+    f: &Federated,
+    browser: &mut Browser,
+    how: AtProvider<'_>,
+) -> Page {
+    let at_provider = to_provider(f, browser).await;
     let provider_page = browser.get(&at_provider).await;
     assert_eq!(
         provider_page.status,
@@ -423,40 +418,15 @@ async fn a_provider_that_is_down_or_answers_wrong_gets_a_clear_page_and_nothing_
     let mut browser = Browser::new(&f.down.base);
     let none = browser.get("/federation/callback?code=x&state=y").await;
     assert_eq!(none.status, StatusCode::BAD_REQUEST, "{}", none.body);
-    let page = browser.get(&authorize_path(&f)).await;
-    let (csrf, authz) = (page.input("csrf"), page.input("authz"));
-    let methods = browser
-        .post(
-            "/signin",
-            &[("csrf", &csrf), ("authz", &authz), ("username", ALICE)],
-        )
-        .await;
-    let start = link(&methods, "federation-continue").expect("link");
-    let sent = browser.get(&start).await;
+    let location = to_provider(&f, &mut browser).await;
     assert!(browser.cookies.contains_key("tapd_federation"));
-    let location = sent.location.expect("to the provider");
     assert!(location.contains("code_challenge_method=S256") && location.contains("nonce="));
     let forged = browser
         .get("/federation/callback?code=x&state=forged")
         .await;
     assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{}", forged.body);
     // The provider's refusal is shown as its own.
-    let page = browser.get(&authorize_path(&f)).await;
-    let (csrf, authz) = (page.input("csrf"), page.input("authz"));
-    let methods = browser
-        .post(
-            "/signin",
-            &[("csrf", &csrf), ("authz", &authz), ("username", ALICE)],
-        )
-        .await;
-    let sent = browser
-        .get(&link(&methods, "federation-continue").expect("link"))
-        .await;
-    let location = sent.location.expect("to the provider");
-    let state = form_urlencoded::parse(location.split_once('?').expect("query").1.as_bytes())
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.into_owned())
-        .expect("state");
+    let state = state_of(&to_provider(&f, &mut browser).await);
     let refused = browser
         .get(&format!(
             "/federation/callback?error=access_denied&error_description=Not+today&state={state}"
@@ -465,24 +435,7 @@ async fn a_provider_that_is_down_or_answers_wrong_gets_a_clear_page_and_nothing_
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert!(refused.body.contains("Not today"), "{}", refused.body);
     // A code the provider never issued: its token endpoint says no.
-    let sent = {
-        let page = browser.get(&authorize_path(&f)).await;
-        let (csrf, authz) = (page.input("csrf"), page.input("authz"));
-        let methods = browser
-            .post(
-                "/signin",
-                &[("csrf", &csrf), ("authz", &authz), ("username", ALICE)],
-            )
-            .await;
-        browser
-            .get(&link(&methods, "federation-continue").expect("link"))
-            .await
-    };
-    let location = sent.location.expect("to the provider");
-    let state = form_urlencoded::parse(location.split_once('?').expect("query").1.as_bytes())
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.into_owned())
-        .expect("state");
+    let state = state_of(&to_provider(&f, &mut browser).await);
     let wrong = browser
         .get(&format!("/federation/callback?code=made-up&state={state}"))
         .await;

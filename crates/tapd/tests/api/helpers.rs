@@ -45,6 +45,14 @@ pub struct User {
     pub upn: String,
 }
 
+/// Another tenant of the test app's deployment, made at the database as `tapd tenant create`
+/// makes one, with its first administrator signed in with the printed pass.
+pub struct OtherTenant {
+    pub id: Uuid,
+    pub admin: Client,
+    pub admin_id: String,
+}
+
 pub struct TestApp {
     pub base: String,
     pub store: Store,
@@ -253,9 +261,37 @@ impl TestApp {
 
     /// Registers an application at the database, as `tapd app create` does.
     pub async fn create_app(&self, spec: &apps::AppSpec) -> apps::NewApp {
+        self.create_app_in(None, spec).await
+    }
+
+    /// The same in the tenant of `domain` (`tapd app create --tenant`), or the default one.
+    pub async fn create_app_in(&self, domain: Option<&str>, spec: &apps::AppSpec) -> apps::NewApp {
         let svc = Services::new(self.store.clone(), self.keys.clone());
-        let ctx = operator::context(&svc, t0()).await.expect("directory");
+        let ctx = operator::context_in(&svc, domain, t0())
+            .await
+            .expect("tenant");
         apps::register(&svc, &ctx, spec).await.expect("create app")
+    }
+
+    /// A tenant with `domain` as its default domain, its admin signed in.
+    pub async fn add_tenant(&self, domain: &str, name: &str) -> OtherTenant {
+        let svc = Services::new(self.store.clone(), self.keys.clone());
+        let made = operator::create_tenant(&svc, domain, Some(name), t0())
+            .await
+            .expect("a tenant");
+        assert_eq!(made.admin.upn, format!("admin@{domain}"));
+        let session = self
+            .anon
+            .sign_in_tap(&made.admin.upn, &made.admin.code)
+            .await
+            .expect("the new tenant's admin signs in with the printed pass");
+        let admin = self.anon.clone().with_token(session.access_token);
+        let admin_id = admin.me().await.expect("me").id;
+        OtherTenant {
+            id: made.tenant.id,
+            admin,
+            admin_id,
+        }
     }
 
     /// A confidential application with `permissions`: its client id and secret.

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tapd_client::{Client, NewUser};
+use tapd_client::NewUser;
 use tapd_core::Permission;
 use tapd_server::service::{Services, apps, operator};
 use uuid::Uuid;
@@ -11,30 +11,8 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 /// A second tenant, `fabrikam.test`, beside the test app's, with its admin signed in.
-struct Second {
-    id: Uuid,
-    admin: Client,
-    admin_id: String,
-}
-
-async fn second_tenant(app: &TestApp) -> Second {
-    let svc = Services::new(app.store.clone(), app.keys.clone());
-    let made = operator::create_tenant(&svc, "fabrikam.test", Some("Fabrikam"), t0())
-        .await
-        .expect("a second tenant");
-    assert_eq!(made.admin.upn, "admin@fabrikam.test");
-    let session = app
-        .anon
-        .sign_in_tap(&made.admin.upn, &made.admin.code)
-        .await
-        .expect("the new tenant's admin signs in with the printed pass");
-    let admin = app.anon.clone().with_token(session.access_token);
-    let me = admin.me().await.expect("me");
-    Second {
-        id: made.tenant.id,
-        admin,
-        admin_id: me.id,
-    }
+async fn second_tenant(app: &TestApp) -> OtherTenant {
+    app.add_tenant("fabrikam.test", "Fabrikam").await
 }
 
 fn ids(page: &Value) -> Vec<String> {
@@ -301,16 +279,12 @@ async fn a_tenants_token_and_apps_act_in_that_tenant_only() {
     let app = TestApp::spawn().await;
     let b = second_tenant(&app).await;
     let alice = app.create_user("alice").await;
-    let svc = Services::new(app.store.clone(), app.keys.clone());
-    let ctx = operator::context_in(&svc, Some("fabrikam.test"), t0())
-        .await
-        .expect("B's context");
     let spec = apps::AppSpec {
         name: "B's provisioning".into(),
         permissions: vec![Permission::UserReadAll],
         ..Default::default()
     };
-    let registered = apps::register(&svc, &ctx, &spec).await.expect("B's app");
+    let registered = app.create_app_in(Some("fabrikam.test"), &spec).await;
     let client_id = registered.client_id.to_string();
     let secret = registered.client_secret.expect("a secret");
 

@@ -7,7 +7,7 @@
 pub mod signin;
 
 use serde::Deserialize;
-use tapd_core::{Action, MfaBehavior};
+use tapd_core::{Action, MfaBehavior, shown};
 use tapd_store::FederationRecord;
 use uuid::Uuid;
 
@@ -48,7 +48,8 @@ pub struct FederationBody {
 
 fn not_found(id: &str) -> ServiceError {
     ServiceError::not_found(format!(
-        "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        "Resource '{}' does not exist or one of its queried reference-property objects are not present.",
+        shown(id)
     ))
 }
 
@@ -197,9 +198,10 @@ fn apply(svc: &Services, f: &mut FederationRecord, body: FederationBody) -> Serv
     if let Some(b) = body.federated_idp_mfa_behavior {
         f.mfa_behavior = MfaBehavior::parse(&b).ok_or_else(|| {
             ServiceError::bad_request(format!(
-                "Invalid value for property 'federatedIdpMfaBehavior': '{b}'; use \
+                "Invalid value for property 'federatedIdpMfaBehavior': '{}'; use \
                  acceptIfMfaDoneByFederatedIdp, enforceMfaByFederatedIdp or \
-                 rejectMfaByFederatedIdp."
+                 rejectMfaByFederatedIdp.",
+                shown(&b)
             ))
         })?;
     }

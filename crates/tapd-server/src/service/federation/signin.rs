@@ -14,7 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tapd_core::{MfaRequired, federated_amr};
+use tapd_core::{MfaRequired, federated_amr, shown};
 use tapd_store::FederationRecord;
 use time::Duration;
 
@@ -60,6 +60,10 @@ pub struct Pending {
     pub next: String,
     /// Unix seconds after which the answer is refused.
     pub expires: i64,
+    /// The provider's endpoints as discovery gave them at the start (the pending sign-in is
+    /// sealed, so they are as read), for the answer's redemption.
+    pub token_endpoint: String,
+    pub jwks_uri: String,
 }
 
 /// Why a federated sign-in can't go on, in words for the person.
@@ -118,6 +122,8 @@ pub async fn begin(
         authz: authz.to_string(),
         next: next.to_string(),
         expires: (ctx.now + PENDING_TTL).unix_timestamp(),
+        token_endpoint: found.token_endpoint,
+        jwks_uri: found.jwks_uri,
     };
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.verifier.as_bytes()));
     let redirect = redirect_uri(public_url);
@@ -166,7 +172,7 @@ pub async fn complete(
         return Ok(Err(Failure::Refused(format!(
             "{} refused the sign-in: {}",
             f.display_name,
-            printable(why)
+            shown(why)
         ))));
     }
     let Some(code) = answer.code.as_deref().filter(|c| !c.is_empty()) else {
@@ -210,7 +216,7 @@ pub async fn complete(
         return Ok(Err(Failure::Refused(format!(
             "{} signed you in as {}, but this organization has no account of that name in {}.",
             f.display_name,
-            printable(&upn),
+            shown(&upn),
             f.domain
         ))));
     };
@@ -260,11 +266,6 @@ pub struct Answer {
     pub error_description: Option<String>,
 }
 
-/// At most 200 printable characters of what a provider said.
-fn printable(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(200).collect()
-}
-
 fn unreachable(f: &FederationRecord, what: &str) -> Failure {
     Failure::Provider(format!(
         "The identity provider of {} ({}) could not be reached or answered wrong: {what}. Try \
@@ -301,7 +302,7 @@ async fn json_of(
         let error = value.get("error").and_then(Value::as_str).unwrap_or("");
         return Err(unreachable(
             f,
-            &format!("{what}: HTTP {status} {}", printable(error)),
+            &format!("{what}: HTTP {status} {}", shown(error)),
         ));
     }
     Ok(value)
@@ -314,7 +315,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         text = format!("{text}: {s}");
         source = s.source();
     }
-    printable(&text)
+    shown(&text)
 }
 
 async fn discover(f: &FederationRecord) -> Result<Discovered, Failure> {
@@ -330,7 +331,7 @@ async fn discover(f: &FederationRecord) -> Result<Discovered, Failure> {
     if issuer.trim_end_matches('/') != f.issuer_uri {
         return Err(unreachable(
             f,
-            &format!("discovery names another issuer ({})", printable(&issuer)),
+            &format!("discovery names another issuer ({})", shown(&issuer)),
         ));
     }
     Ok(Discovered {
@@ -350,7 +351,6 @@ async fn redeem(
     secret: Option<&str>,
     ctx: &Ctx,
 ) -> Result<serde_json::Map<String, Value>, Failure> {
-    let found = discover(f).await?;
     let redirect = redirect_uri(public_url);
     let mut form = vec![
         ("grant_type", "authorization_code"),
@@ -365,7 +365,7 @@ async fn redeem(
     let tokens = json_of(
         f,
         "the token endpoint",
-        HTTP.post(&found.token_endpoint).form(&form),
+        HTTP.post(&pending.token_endpoint).form(&form),
     )
     .await?;
     let id_token = tokens
@@ -375,7 +375,7 @@ async fn redeem(
     let header = jsonwebtoken::decode_header(id_token)
         .map_err(|_| unreachable(f, "the ID token is not a JWT"))?;
     let jwks: JwkSet =
-        serde_json::from_value(json_of(f, "the JWKS", HTTP.get(&found.jwks_uri)).await?)
+        serde_json::from_value(json_of(f, "the JWKS", HTTP.get(&pending.jwks_uri)).await?)
             .map_err(|_| unreachable(f, "the JWKS is not a JWK Set"))?;
     let jwk = match &header.kid {
         Some(kid) => jwks.find(kid),
