@@ -3,12 +3,15 @@
 //! unique across the deployment, so a UPN finds its tenant, and each tenant has exactly one
 //! default domain.
 
+use std::sync::LazyLock;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, finish};
+use crate::read::{Arg, Columns};
 use crate::sql::{Tx, from_micros, micros, uuid_of};
 use crate::{Result, Store, StoreError};
 
@@ -63,19 +66,19 @@ fn tenant_from(r: &AnyRow) -> Result<Tenant> {
     })
 }
 
-fn domain_from(r: &AnyRow) -> Result<DomainRecord> {
-    let kind: String = r.try_get(2)?;
+fn domain_from<R: Columns + ?Sized>(r: &R) -> Result<DomainRecord> {
+    let kind = r.text(2)?;
     Ok(DomainRecord {
-        name: r.try_get(0)?,
-        tenant_id: uuid_of(&r.try_get::<String, _>(1)?)?,
+        name: r.text(0)?,
+        tenant_id: uuid_of(&r.text(1)?)?,
         authentication: match kind.as_str() {
             "Managed" => DomainAuthentication::Managed,
             "Federated" => DomainAuthentication::Federated,
             other => return Err(StoreError::Corrupt(format!("domain type {other}"))),
         },
-        is_default: r.try_get::<i64, _>(3)? != 0,
-        created_at: from_micros(r.try_get(4)?)?,
-        is_initial: r.try_get::<i64, _>(5)? != 0,
+        is_default: r.int(3)? != 0,
+        created_at: from_micros(r.int(4)?)?,
+        is_initial: r.int(5)? != 0,
     })
 }
 
@@ -132,17 +135,18 @@ impl Store {
         rows.iter().map(tenant_from).collect()
     }
 
-    /// A tenant's domains, its default first.
+    /// A tenant's domains, its default first: read on every user's creation and rename (a
+    /// UPN must use one), so through the hot paths' readers.
     pub async fn domains(&self, tenant: Uuid) -> Result<Vec<DomainRecord>> {
-        let sql = format!(
-            "SELECT {DOMAIN_COLUMNS} FROM domains WHERE tenant_id = $1 \
-             ORDER BY is_default DESC, name_lower"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(domain_from).collect()
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {DOMAIN_COLUMNS} FROM domains WHERE tenant_id = $1 \
+                 ORDER BY is_default DESC, name_lower"
+            )
+        });
+        let tenant = tenant.to_string();
+        self.read_rows(&SQL, &[Arg::Text(&tenant)], |r| domain_from(r))
+            .await
     }
 
     /// One of a tenant's domains; another tenant's is none.
@@ -155,7 +159,7 @@ impl Store {
             .bind(name.to_lowercase())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(domain_from).transpose()
+        row.as_ref().map(|r| domain_from(r)).transpose()
     }
 
     /// Adds a domain, with its audit record; a name taken anywhere in the deployment is a
