@@ -159,7 +159,7 @@ impl Store {
             .bind(name.to_lowercase())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(|r| domain_from(r)).transpose()
+        row.as_ref().map(domain_from).transpose()
     }
 
     /// Adds a domain, with its audit record; a name taken anywhere in the deployment is a
