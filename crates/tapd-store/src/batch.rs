@@ -14,20 +14,19 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sqlx::{AssertSqlSafe, Row};
 use tapd_core::TapPass;
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::audit::{AuditKind, AuditRecord, insert_audits};
+use crate::audit::{AuditKind, AuditRecord, AuditRow, insert_audits};
 use crate::delivery::{PassLink, insert_link};
 use crate::directory::{UserRecord, insert_users, upn_taken};
 use crate::oauth::{Grant, RefreshToken, WebSession, insert_refreshes, insert_web_sessions};
 use crate::passes::{StoredSecret, upsert_taps};
-use crate::sql::{Tx, begin_write, dialect_of, micros, param, placeholders};
+use crate::sql::{Value, Writer, begin_write, micros, param, placeholders};
 use crate::throttle::{Subject, bump};
-use crate::{Dialect, Result, Store, StoreError};
+use crate::{Dialect, Result, Store, StoreError, lite};
 
 impl Store {
     /// Commits a successful sign-in: consumes the pass if any (gating the rest), stores what it
@@ -55,7 +54,7 @@ impl Store {
     /// Counts a wrong password against `user`'s run of failures and audits the attempt;
     /// returns the run's new length.
     pub async fn record_password_failure(&self, user: Uuid, audit: &AuditRecord) -> Result<u32> {
-        let write = Write::WrongPassword { user };
+        let write = Write::WrongPassword { user, at: audit.at };
         Ok(self.queue(write, audit).await?.failures)
     }
 
@@ -109,7 +108,7 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             write,
-            audit: audit.clone(),
+            audit: AuditRow::of(audit),
             reply,
         };
         let gone = || StoreError::Corrupt("the batch writer has stopped".into());
@@ -124,8 +123,8 @@ const MAX_BATCH: usize = 128;
 /// One sign-in attempt's writes.
 pub(crate) struct Job {
     pub write: Write,
-    /// The `signIn` audit record, written whatever the outcome.
-    pub audit: AuditRecord,
+    /// The audit record, written with an accepted write.
+    pub audit: AuditRow,
     pub reply: oneshot::Sender<Result<Outcome>>,
 }
 
@@ -138,8 +137,8 @@ pub(crate) enum Write {
     },
     /// A wrong code: count it against the pass.
     WrongCode { pass: Uuid },
-    /// A wrong password: count it against the account.
-    WrongPassword { user: Uuid },
+    /// A wrong password at `at`: count it against the account.
+    WrongPassword { user: Uuid, at: OffsetDateTime },
     /// Any other failure: the audit record alone.
     AuditOnly,
     /// A new pass replacing the user's pass, if any.
@@ -176,40 +175,103 @@ pub(crate) struct Outcome {
 
 pub(crate) type Queue = mpsc::Sender<Job>;
 
-/// Starts `workers` writer tasks over `pool`.
+/// Starts `workers` writer tasks, each committing its batches through a transaction of `pool`.
 pub(crate) fn start(pool: sqlx::AnyPool, dialect: Dialect, workers: usize) -> Queue {
-    let (tx, rx) = mpsc::channel::<Job>(4096);
+    let (tx, rx) = mpsc::channel::<Job>(QUEUE);
     let rx = Arc::new(Mutex::new(rx));
     for _ in 0..workers {
         let (pool, rx) = (pool.clone(), rx.clone());
         tokio::spawn(async move {
             loop {
-                let mut jobs = Vec::with_capacity(MAX_BATCH);
-                {
+                let jobs = {
                     let mut rx = rx.lock().await;
                     match rx.recv().await {
-                        Some(job) => jobs.push(job),
+                        Some(job) => more(&mut rx, job),
                         None => return,
                     }
-                    while jobs.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(job) => jobs.push(job),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                commit(&pool, dialect, jobs).await;
+                };
+                commit(jobs, &mut PoolBatches(&pool, dialect)).await;
             }
         });
     }
     tx
 }
 
-/// Commits the batch and answers each job; a batch that fails is written again one job at a
-/// time, so that only the job at fault fails.
-async fn commit(pool: &sqlx::AnyPool, dialect: Dialect, jobs: Vec<Job>) {
+/// Starts SQLite's one writer: a thread of its own that owns its connection, so that a batch's
+/// statements run where they are issued (no hop to a worker thread and back per statement)
+/// and the connection's page cache stays warm between batches (no other connection of this
+/// process writes the hot tables). The checkpointer (`lite::start_checkpointer`) stops with it.
+pub(crate) fn start_sqlite(path: &str) -> Result<Queue> {
+    let mut conn = lite::open_writer(path)?;
+    let checkpoints = lite::start_checkpointer(path)?;
+    let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+    std::thread::Builder::new()
+        .name("tapd-sqlite-writer".into())
+        .spawn(move || {
+            let _checkpoints = checkpoints;
+            while let Some(job) = rx.blocking_recv() {
+                let jobs = more(&mut rx, job);
+                // A batch that could not finish at once has dropped its jobs: their callers
+                // are told the write failed.
+                if let Err(e) = lite::at_once(commit(jobs, &mut SqliteBatches(&mut conn))) {
+                    tracing::error!(error = %e, "a batch could not be written");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Corrupt(format!("cannot start the SQLite writer: {e}")))?;
+    Ok(tx)
+}
+
+/// Most jobs waiting in the queue; a caller beyond them waits to queue.
+const QUEUE: usize = 4096;
+
+/// `first` and whatever else is waiting, up to a batch.
+fn more(rx: &mut mpsc::Receiver<Job>, first: Job) -> Vec<Job> {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    jobs.push(first);
+    while jobs.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
+        }
+    }
+    jobs
+}
+
+/// Where a batch is committed, in one transaction.
+trait Batches {
+    async fn transaction(&mut self, jobs: &[Job]) -> Result<Vec<Outcome>>;
+}
+
+/// A transaction of the pool.
+struct PoolBatches<'a>(&'a sqlx::AnyPool, Dialect);
+
+impl Batches for PoolBatches<'_> {
+    async fn transaction(&mut self, jobs: &[Job]) -> Result<Vec<Outcome>> {
+        let mut tx = begin_write(self.0, self.1).await?;
+        let outcomes = write(&mut tx, jobs).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// A transaction of SQLite's writer connection.
+struct SqliteBatches<'a>(&'a mut rusqlite::Connection);
+
+impl Batches for SqliteBatches<'_> {
+    async fn transaction(&mut self, jobs: &[Job]) -> Result<Vec<Outcome>> {
+        let mut tx = lite::Transaction::begin(self.0)?;
+        let outcomes = write(&mut tx, jobs).await?;
+        tx.commit()?;
+        Ok(outcomes)
+    }
+}
+
+/// Commits the batch in one transaction and answers each job; a batch that fails is written
+/// again one job at a time, so that only the job at fault fails.
+async fn commit(jobs: Vec<Job>, batches: &mut impl Batches) {
     metrics::histogram!("tapd_sign_in_batch_size").record(jobs.len() as f64);
-    match write(pool, dialect, &jobs).await {
+    match batches.transaction(&jobs).await {
         Ok(outcomes) => {
             for (job, outcome) in jobs.into_iter().zip(outcomes) {
                 let _ = job.reply.send(Ok(outcome));
@@ -218,7 +280,7 @@ async fn commit(pool: &sqlx::AnyPool, dialect: Dialect, jobs: Vec<Job>) {
         Err(e) if jobs.len() > 1 => {
             tracing::warn!(error = %e, batch = jobs.len(), "batch failed; writing its jobs one by one");
             for job in jobs {
-                let outcome = write(pool, dialect, std::slice::from_ref(&job)).await;
+                let outcome = batches.transaction(std::slice::from_ref(&job)).await;
                 let _ = job.reply.send(outcome.map(|o| o[0]).map_err(failed));
             }
         }
@@ -238,8 +300,7 @@ fn failed(e: impl std::fmt::Display) -> StoreError {
 /// Writes a batch in one transaction with a fixed number of statements, however many jobs:
 /// wrong codes are counted first (a lock reached first wins), then the passes are consumed with
 /// one statement per kind, then the refresh tokens and audit records are inserted in bulk.
-async fn write(pool: &sqlx::AnyPool, dialect: Dialect, jobs: &[Job]) -> Result<Vec<Outcome>> {
-    let mut tx = begin_write(pool, dialect).await?;
+async fn write(tx: &mut impl Writer, jobs: &[Job]) -> Result<Vec<Outcome>> {
     let mut outcomes = vec![
         Outcome {
             accepted: true,
@@ -247,29 +308,28 @@ async fn write(pool: &sqlx::AnyPool, dialect: Dialect, jobs: &[Job]) -> Result<V
         };
         jobs.len()
     ];
-    count_wrong_codes(&mut tx, jobs, &mut outcomes).await?;
-    let usable = claim_passes(&mut tx, jobs).await?;
+    count_wrong_codes(tx, jobs, &mut outcomes).await?;
+    let usable = claim_passes(tx, jobs).await?;
     let rows = settle(jobs, &mut outcomes, &usable);
-    insert_refreshes(&mut tx, &rows.refreshes).await?;
-    insert_web_sessions(&mut tx, &rows.webs).await?;
-    create_users(&mut tx, jobs, &mut outcomes).await?;
-    issue_passes(&mut tx, jobs).await?;
+    insert_refreshes(tx, &rows.refreshes).await?;
+    insert_web_sessions(tx, &rows.webs).await?;
+    create_users(tx, jobs, &mut outcomes).await?;
+    issue_passes(tx, jobs).await?;
     for kind in [AuditKind::SignIn, AuditKind::DirectoryAudit] {
-        let audits: Vec<&AuditRecord> = jobs
+        let audits: Vec<&AuditRow> = jobs
             .iter()
             .zip(&outcomes)
             .filter(|(job, outcome)| outcome.accepted && job.write.audit_kind() == kind)
             .map(|(job, _)| &job.audit)
             .collect();
-        insert_audits(&mut tx, kind, &audits).await?;
+        insert_audits(tx, kind, &audits).await?;
     }
-    tx.commit().await?;
     Ok(outcomes)
 }
 
 /// Inserts the batch's new users with one statement; a user whose name is taken (before or
 /// earlier in the batch) is skipped, and its outcome refused.
-async fn create_users(tx: &mut Tx<'_>, jobs: &[Job], outcomes: &mut [Outcome]) -> Result<()> {
+async fn create_users(tx: &mut impl Writer, jobs: &[Job], outcomes: &mut [Outcome]) -> Result<()> {
     let users: Vec<&UserRecord> = jobs
         .iter()
         .filter_map(|j| match &j.write {
@@ -289,7 +349,7 @@ async fn create_users(tx: &mut Tx<'_>, jobs: &[Job], outcomes: &mut [Outcome]) -
 /// Stores the batch's new passes: each user's earlier links go, then one statement replaces
 /// each user's pass. A user issued two passes in the batch keeps the later one, as if the two
 /// had been written one after the other.
-async fn issue_passes(tx: &mut Tx<'_>, jobs: &[Job]) -> Result<()> {
+async fn issue_passes(tx: &mut impl Writer, jobs: &[Job]) -> Result<()> {
     let mut latest: Vec<&Issue> = Vec::new();
     for job in jobs.iter().rev() {
         if let Write::Issue(issue) = &job.write
@@ -301,16 +361,15 @@ async fn issue_passes(tx: &mut Tx<'_>, jobs: &[Job]) -> Result<()> {
     if latest.is_empty() {
         return Ok(());
     }
-    let users: Vec<String> = latest.iter().map(|i| i.pass.user_id.to_string()).collect();
+    let users: Vec<Value> = latest
+        .iter()
+        .map(|i| i.pass.user_id.to_string().into())
+        .collect();
     let sql = format!(
         "DELETE FROM pass_links WHERE user_id IN ({})",
-        placeholders(dialect_of(tx), 1, users.len())
+        placeholders(tx.dialect(), 1, users.len())
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for user in &users {
-        query = query.bind(user.clone());
-    }
-    query.execute(&mut **tx).await?;
+    tx.execute(&sql, users).await?;
     let passes: Vec<(&TapPass, &StoredSecret)> =
         latest.iter().map(|i| (&i.pass, &i.secret)).collect();
     upsert_taps(tx, &passes).await?;
@@ -322,22 +381,27 @@ async fn issue_passes(tx: &mut Tx<'_>, jobs: &[Job]) -> Result<()> {
 
 /// Adds each wrong code to its pass's count and each wrong password to its account's run, and
 /// puts the new count in its outcome.
-async fn count_wrong_codes(tx: &mut Tx<'_>, jobs: &[Job], outcomes: &mut [Outcome]) -> Result<()> {
+async fn count_wrong_codes(
+    tx: &mut impl Writer,
+    jobs: &[Job],
+    outcomes: &mut [Outcome],
+) -> Result<()> {
     for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
         if let Write::WrongCode { pass } = &job.write {
-            let row = sqlx::query(
-                "UPDATE taps SET failed_attempts = failed_attempts + 1 WHERE id = $1 \
-                 RETURNING failed_attempts",
-            )
-            .bind(pass.to_string())
-            .fetch_optional(&mut **tx)
-            .await?;
-            if let Some(row) = row {
-                outcome.failures = row.try_get::<i64, _>(0)? as u32;
+            let counts = tx
+                .fetch(
+                    "UPDATE taps SET failed_attempts = failed_attempts + 1 WHERE id = $1 \
+                     RETURNING failed_attempts",
+                    vec![pass.to_string().into()],
+                    |r| r.int(0),
+                )
+                .await?;
+            if let Some(count) = counts.first() {
+                outcome.failures = (*count).clamp(0, u32::MAX as i64) as u32;
             }
         }
-        if let Write::WrongPassword { user } = &job.write {
-            outcome.failures = bump(tx, Subject::Account(*user), job.audit.at).await?;
+        if let Write::WrongPassword { user, at } = &job.write {
+            outcome.failures = bump(tx, Subject::Account(*user), *at).await?;
         }
     }
     Ok(())
@@ -354,7 +418,7 @@ struct UsablePasses {
 }
 
 /// Takes the batch's passes, each kind with one statement, and only passes that are not locked.
-async fn claim_passes(tx: &mut Tx<'_>, jobs: &[Job]) -> Result<UsablePasses> {
+async fn claim_passes(tx: &mut impl Writer, jobs: &[Job]) -> Result<UsablePasses> {
     // A one-time pass is consumed only if still unused: the check and the write are one
     // statement, so exactly one of any number of concurrent attempts wins.
     let now = jobs
@@ -411,17 +475,15 @@ fn pass_ids(jobs: &[Job], pick: fn(&TapPass) -> bool) -> Vec<String> {
 struct Rows<'a> {
     refreshes: Vec<&'a RefreshToken>,
     webs: Vec<&'a WebSession>,
-    audits: Vec<&'a AuditRecord>,
 }
 
 /// Decides each success from the passes claimed (a one-time pass presented twice in the batch
-/// goes to the first), and collects the grants and audit records of the accepted jobs.
+/// goes to the first), and collects the grants of the accepted jobs.
 fn settle<'a>(jobs: &'a [Job], outcomes: &mut [Outcome], usable: &UsablePasses) -> Rows<'a> {
     let mut claimed = HashSet::new();
     let mut rows = Rows {
         refreshes: Vec::new(),
         webs: Vec::new(),
-        audits: Vec::new(),
     };
     for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
         if let Write::Session { pass, grant, .. } = &job.write {
@@ -442,9 +504,6 @@ fn settle<'a>(jobs: &'a [Job], outcomes: &mut [Outcome], usable: &UsablePasses) 
                 Grant::Web(w) => rows.webs.push(w),
             }
         }
-        if outcome.accepted {
-            rows.audits.push(&job.audit);
-        }
     }
     rows
 }
@@ -457,7 +516,7 @@ fn settle<'a>(jobs: &'a [Job], outcomes: &mut [Outcome], usable: &UsablePasses) 
 /// Rust). Every statement that lets a batch's pass sign in comes through here, so a lock
 /// reached after the sign-in read, or earlier in the same batch, still wins.
 async fn unlocked_ids(
-    tx: &mut Tx<'_>,
+    tx: &mut impl Writer,
     head: &str,
     at: Option<i64>,
     ids: &[String],
@@ -465,7 +524,7 @@ async fn unlocked_ids(
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let dialect = dialect_of(tx);
+    let dialect = tx.dialect();
     let first = if at.is_some() { 2 } else { 1 };
     let returning = if head.starts_with("UPDATE") {
         " RETURNING id"
@@ -478,17 +537,11 @@ async fn unlocked_ids(
         max = tapd_core::MAX_FAILED_ATTEMPTS,
         ids = placeholders(dialect, first, ids.len()),
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(at) = at {
-        query = query.bind(at);
-    }
-    for id in ids {
-        query = query.bind(id.clone());
-    }
-    let rows = query.fetch_all(&mut **tx).await?;
-    rows.iter()
-        .map(|r| Ok(r.try_get::<String, _>(0)?))
-        .collect()
+    let mut args: Vec<Value> = Vec::with_capacity(ids.len() + 1);
+    args.extend(at.map(Value::from));
+    args.extend(ids.iter().map(|id| Value::from(id.as_str())));
+    let touched = tx.fetch(&sql, args, |r| r.text(0)).await?;
+    Ok(touched.into_iter().collect())
 }
 
 #[cfg(test)]

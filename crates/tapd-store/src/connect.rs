@@ -46,7 +46,8 @@ impl Dialect {
         }
     }
 
-    /// SQLite has one writer at a time; PostgreSQL overlaps a few batches' round trips.
+    /// Writer tasks over the pool: PostgreSQL overlaps a few batches' round trips; SQLite has
+    /// one writer at a time.
     fn writers(self) -> usize {
         match self {
             Dialect::Sqlite => 1,
@@ -74,10 +75,15 @@ impl Store {
         check_reachable(url, dialect).await?;
         let pool = open_pool(url, dialect).await?;
         migrate(&pool, dialect).await?;
-        let writes = batch::start(pool.clone(), dialect, dialect.writers());
         let readers = match dialect {
             Dialect::Sqlite => Readers::of(&pool).await?.map(Arc::new),
             Dialect::Postgres => None,
+        };
+        // A SQLite file gets its own writer thread; an in-memory database (which only the
+        // pool's connections see) and PostgreSQL write through the pool.
+        let writes = match &readers {
+            Some(readers) => batch::start_sqlite(readers.path())?,
+            None => batch::start(pool.clone(), dialect, dialect.writers()),
         };
         Ok(Store {
             pool,

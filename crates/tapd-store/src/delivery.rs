@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::audit::{AuditRecord, finish};
 use crate::directory::{USER_COLUMNS, UserRecord};
 use crate::passes::qualified;
-use crate::sql::{Tx, from_micros, micros, uuid_of};
+use crate::sql::{Writer, from_micros, micros, uuid_of};
 use crate::{Result, Store};
 
 /// A one-time link as stored: the pass sealed (nonce, ciphertext and tag) under the link's
@@ -48,19 +48,18 @@ fn link_from_row(r: &AnyRow) -> Result<PassLink> {
     })
 }
 
-pub(crate) async fn insert_link(tx: &mut Tx<'_>, link: &PassLink) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO pass_links (id, user_id, tap_id, sealed, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&link.id)
-    .bind(link.user_id.to_string())
-    .bind(link.tap_id.to_string())
-    .bind(link.sealed.clone())
-    .bind(micros(link.created_at))
-    .bind(micros(link.expires_at))
-    .execute(&mut **tx)
-    .await?;
+pub(crate) async fn insert_link(tx: &mut impl Writer, link: &PassLink) -> Result<()> {
+    let sql = "INSERT INTO pass_links (id, user_id, tap_id, sealed, created_at, expires_at) \
+               VALUES ($1, $2, $3, $4, $5, $6)";
+    let args = vec![
+        link.id.as_str().into(),
+        link.user_id.to_string().into(),
+        link.tap_id.to_string().into(),
+        link.sealed.clone().into(),
+        micros(link.created_at).into(),
+        micros(link.expires_at).into(),
+    ];
+    tx.execute(sql, args).await?;
     Ok(())
 }
 

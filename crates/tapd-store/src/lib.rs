@@ -9,6 +9,7 @@
 //! - `passes`: the TAP policy, the passes, and what a sign-in reads;
 //! - `batch`: what a sign-in, an issuance and a user's creation write, committed in groups;
 //! - `read`: the hot paths' point reads, and the row their decoders read from either driver;
+//! - `lite`: SQLite's batch writer, a thread that owns its rusqlite connection;
 //! - `seed`: bulk seeding of users and the database's size, for benchmarks;
 //! - `delivery`: one-time links to a sealed pass, and each user's manager;
 //! - `passkeys`: WebAuthn credentials and ceremonies;
@@ -24,6 +25,7 @@ mod connect;
 mod delivery;
 mod directory;
 mod fido2;
+mod lite;
 mod maintenance;
 mod oauth;
 mod passes;

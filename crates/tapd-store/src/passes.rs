@@ -11,7 +11,7 @@ use crate::audit::{AuditRecord, finish};
 use crate::directory::{USER_COLUMNS, UserRecord};
 use crate::policy::{TAP_POLICY_ID, policy_from};
 use crate::read::{Arg, Columns};
-use crate::sql::{Tx, column_count, dialect_of, from_micros, micros, rows_of, uuid_of};
+use crate::sql::{Writer, column_count, from_micros, micros, rows_of, uuid_of};
 use crate::{Result, Store};
 
 /// A pass's keyed hash and its salt; the code itself is never stored.
@@ -111,11 +111,13 @@ impl Store {
             .bind(user.to_string())
             .execute(&mut *tx)
             .await?;
+        // By the user and the pass: the sessions' index is on both.
         for table in ["refresh_tokens", "web_sessions", "auth_codes", "pass_links"] {
             sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE tap_id = $1"
+                "DELETE FROM {table} WHERE user_id = $2 AND tap_id = $1"
             )))
             .bind(id.to_string())
+            .bind(user.to_string())
             .execute(&mut *tx)
             .await?;
         }
@@ -126,12 +128,13 @@ impl Store {
 /// Writes each pass as its user's pass with one statement, replacing the pass the user had:
 /// its row takes the new pass's id, so the old one is gone. At most one pass per user.
 pub(crate) async fn upsert_taps(
-    tx: &mut Tx<'_>,
+    tx: &mut impl Writer,
     passes: &[(&TapPass, &StoredSecret)],
 ) -> Result<()> {
     if passes.is_empty() {
         return Ok(());
     }
+    let columns = column_count(TAP_COLUMNS);
     let sql = format!(
         "INSERT INTO taps ({TAP_COLUMNS}) VALUES {} \
          ON CONFLICT (user_id) DO UPDATE SET id = excluded.id, created_at = excluded.created_at, \
@@ -139,23 +142,24 @@ pub(crate) async fn upsert_taps(
          is_usable_once = excluded.is_usable_once, used_at = excluded.used_at, \
          failed_attempts = excluded.failed_attempts, salt = excluded.salt, \
          code_hash = excluded.code_hash",
-        rows_of(dialect_of(tx), passes.len(), column_count(TAP_COLUMNS))
+        rows_of(tx.dialect(), passes.len(), columns)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut args = Vec::with_capacity(passes.len() * columns);
     for (pass, secret) in passes {
-        query = query
-            .bind(pass.id.to_string())
-            .bind(pass.user_id.to_string())
-            .bind(micros(pass.created_at))
-            .bind(micros(pass.start))
-            .bind(pass.lifetime_minutes as i64)
-            .bind(pass.is_usable_once as i64)
-            .bind(pass.used_at.map(micros))
-            .bind(pass.failed_attempts as i64)
-            .bind(secret.salt.clone())
-            .bind(secret.hash.clone());
+        args.extend([
+            pass.id.to_string().into(),
+            pass.user_id.to_string().into(),
+            micros(pass.created_at).into(),
+            micros(pass.start).into(),
+            (pass.lifetime_minutes as i64).into(),
+            (pass.is_usable_once as i64).into(),
+            pass.used_at.map(micros).into(),
+            (pass.failed_attempts as i64).into(),
+            secret.salt.clone().into(),
+            secret.hash.clone().into(),
+        ]);
     }
-    query.execute(&mut **tx).await?;
+    tx.execute(&sql, args).await?;
     Ok(())
 }
 

@@ -100,6 +100,11 @@ impl Readers {
         Ok(Some(readers))
     }
 
+    /// The database file the readers open.
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
     fn open(&self) -> Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags)?;

@@ -6,9 +6,11 @@ use std::str::FromStr;
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
+use sqlx::{AssertSqlSafe, Executor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::read::Columns;
 use crate::{Dialect, Result, StoreError};
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
@@ -23,6 +25,102 @@ pub(crate) async fn begin_write(pool: &sqlx::AnyPool, dialect: Dialect) -> Resul
         Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
         Dialect::Postgres => pool.begin().await?,
     })
+}
+
+/// A value bound to a statement a [`Writer`] runs. A NULL keeps its column's type, which
+/// PostgreSQL checks.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Blob(Option<Vec<u8>>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(Some(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(Some(v.to_string()))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value::Blob(Some(v))
+    }
+}
+
+/// Where the writes of the hot paths run: a sqlx transaction (PostgreSQL, and any writer of
+/// SQLite's pool) or the SQLite batch writer's own connection (`lite`). Their statements are
+/// written once against this. Each statement binds every value in order (`$n` on PostgreSQL,
+/// `?` or `$n` on SQLite).
+pub(crate) trait Writer {
+    fn dialect(&self) -> Dialect;
+    /// Runs `sql`; answers how many rows it changed.
+    async fn execute(&mut self, sql: &str, args: Vec<Value>) -> Result<u64>;
+    /// Runs `sql` and decodes every row it answers.
+    async fn fetch<T>(
+        &mut self,
+        sql: &str,
+        args: Vec<Value>,
+        decode: impl FnMut(&dyn Columns) -> Result<T>,
+    ) -> Result<Vec<T>>;
+}
+
+fn bound(sql: &str, args: Vec<Value>) -> AnyQuery<'static> {
+    let mut query = sqlx::query(AssertSqlSafe(sql.to_string()));
+    for arg in args {
+        query = match arg {
+            Value::Int(v) => query.bind(v),
+            Value::Text(v) => query.bind(v),
+            Value::Blob(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+impl Writer for Tx<'_> {
+    fn dialect(&self) -> Dialect {
+        dialect_of(self)
+    }
+
+    async fn execute(&mut self, sql: &str, args: Vec<Value>) -> Result<u64> {
+        let conn: &mut sqlx::AnyConnection = self;
+        Ok(conn.execute(bound(sql, args)).await?.rows_affected())
+    }
+
+    async fn fetch<T>(
+        &mut self,
+        sql: &str,
+        args: Vec<Value>,
+        mut decode: impl FnMut(&dyn Columns) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let conn: &mut sqlx::AnyConnection = self;
+        let rows = conn.fetch_all(bound(sql, args)).await?;
+        rows.iter().map(|r| decode(r)).collect()
+    }
 }
 
 pub(crate) type AnyQuery<'q> = Query<'q, sqlx::Any, AnyArguments>;

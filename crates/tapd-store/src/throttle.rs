@@ -6,8 +6,8 @@ use tapd_core::FailureRun;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::sql::{Tx, from_micros, micros};
-use crate::{Result, Store};
+use crate::sql::{Writer, from_micros, micros};
+use crate::{Result, Store, StoreError};
 
 /// Whose run of failures a row counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,15 +67,18 @@ impl Store {
 }
 
 /// One more failure in the run of `subject`, atomically whatever other replicas do.
-pub(crate) async fn bump(tx: &mut Tx<'_>, subject: Subject, now: OffsetDateTime) -> Result<u32> {
-    let row = sqlx::query(
-        "INSERT INTO failure_runs (subject, failures, last_failure_at) VALUES ($1, 1, $2) \
-         ON CONFLICT (subject) DO UPDATE SET failures = failure_runs.failures + 1, \
-         last_failure_at = $2 RETURNING failures",
-    )
-    .bind(subject.key())
-    .bind(micros(now))
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.try_get::<i64, _>(0)?.clamp(0, u32::MAX as i64) as u32)
+pub(crate) async fn bump(
+    tx: &mut impl Writer,
+    subject: Subject,
+    now: OffsetDateTime,
+) -> Result<u32> {
+    let sql = "INSERT INTO failure_runs (subject, failures, last_failure_at) VALUES ($1, 1, $2) \
+               ON CONFLICT (subject) DO UPDATE SET failures = failure_runs.failures + 1, \
+               last_failure_at = $2 RETURNING failures";
+    let args = vec![subject.key().into(), micros(now).into()];
+    let runs = tx.fetch(sql, args, |r| r.int(0)).await?;
+    let run = runs
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("a failure run was not counted".into()))?;
+    Ok((*run).clamp(0, u32::MAX as i64) as u32)
 }

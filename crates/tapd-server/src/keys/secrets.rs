@@ -8,6 +8,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use tapd_core::code_from_random_bytes;
 use tapd_store::StoredSecret;
+use uuid::Uuid;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -104,12 +105,19 @@ impl Keys {
         open_under(&self.mac("tapd-seal-v1", b""), sealed, context)
     }
 
-    /// The lookup key of an opaque token (refresh tokens): a keyed hash, hex.
+    /// The lookup key of an opaque token (refresh tokens, codes, sessions): a keyed hash, hex.
+    /// A token of [`new_stored_token`] keeps its time-ordered prefix in front of the hash, so
+    /// that the keys of new tokens are appended to their table's index rather than written all
+    /// over it.
     pub fn token_hash(&self, token: &str) -> String {
         let mut mac = HmacSha256::new_from_slice(&self.hmac).expect("HMAC takes any key length");
         mac.update(b"tapd-token-v1\0");
         mac.update(token.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        let hash = hex(&mac.finalize().into_bytes());
+        match stored_token_prefix(token) {
+            Some(prefix) => format!("{prefix}.{hash}"),
+            None => hash,
+        }
     }
 }
 
@@ -210,14 +218,34 @@ pub fn new_code(length: usize) -> String {
     }
 }
 
-/// An opaque bearer secret (refresh tokens, client secrets): 32 random bytes, base64url.
+/// A bearer secret the store keeps by its [`Keys::token_hash`] (refresh tokens, codes,
+/// browser sessions): a time-ordered id (UUIDv7, 32 hex digits), a dot, and 32 random bytes,
+/// base64url. The id only orders the stored keys; the secret is the random part.
+pub fn new_stored_token() -> String {
+    format!("{}.{}", Uuid::now_v7().simple(), new_opaque_token())
+}
+
+/// The time-ordered prefix of a token of [`new_stored_token`]'s form.
+fn stored_token_prefix(token: &str) -> Option<&str> {
+    let (prefix, _) = token.split_once('.')?;
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    (prefix.len() == 32 && prefix.bytes().all(hex)).then_some(prefix)
+}
+
+/// An opaque bearer secret (client secrets, state and nonces): 32 random bytes, base64url.
 pub fn new_opaque_token() -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(32))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -287,6 +315,40 @@ fn argon2_matches(memory: &mut HashMemory, password: &str, phc: &str) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stored token's key starts with its time-ordered id, so keys sort by creation; the
+    /// hash still depends on the whole token and the server key, and older tokens (no id)
+    /// keep the bare hash they were stored under.
+    #[test]
+    fn stored_tokens_are_keyed_in_creation_order() {
+        let keys = Keys::generate();
+        let tokens: Vec<String> = (0..50).map(|_| new_stored_token()).collect();
+        let stored: Vec<String> = tokens.iter().map(|t| keys.token_hash(t)).collect();
+        for (token, key) in tokens.iter().zip(&stored) {
+            let (id, _) = token.split_once('.').expect("an id and a secret");
+            assert_eq!(key.split_once('.').map(|(p, _)| p), Some(id));
+            assert_eq!(key.len(), 32 + 1 + 64);
+        }
+        let mut sorted = stored.clone();
+        sorted.sort();
+        let ids = |v: &[String]| v.iter().map(|k| k[..12].to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&sorted),
+            ids(&stored),
+            "the millisecond prefix is ordered"
+        );
+        let (id, secret) = tokens[0].split_once('.').expect("split");
+        let forged = format!("{id}.{}", &secret[1..]);
+        assert_ne!(keys.token_hash(&forged), stored[0]);
+        assert_ne!(Keys::generate().token_hash(&tokens[0]), stored[0]);
+        let old = new_opaque_token();
+        assert_eq!(keys.token_hash(&old).len(), 64, "a token of the old form");
+        assert_eq!(
+            stored_token_prefix("ABCDEF0123456789abcdef0123456789.x"),
+            None
+        );
+        assert_eq!(hex(&[0x00, 0x7f, 0xff]), "007fff");
+    }
 
     #[test]
     fn a_code_verifies_only_against_its_own_hash() {

@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 use tapd_core::Action;
 use tapd_core::odata::Query;
 use tapd_store::{AuditKind, AuditRecord, Page, UserRecord};
-use uuid::Uuid;
 
 use super::{Ctx, Initiator, ServiceResult, Services};
 use tapd_core::format_time;
@@ -52,7 +51,7 @@ fn initiated_by(ctx: &Ctx) -> Value {
 
 /// A successful change as a Graph `directoryAudit` record, to be written with the change.
 pub fn change(ctx: &Ctx, change: Change<'_>) -> AuditRecord {
-    let id = Uuid::new_v4();
+    let id = super::new_id(ctx.now);
     let body = json!({
         "id": id,
         "category": change.category,
@@ -84,7 +83,7 @@ pub fn sign_in(
     failure: Option<&str>,
 ) -> AuditRecord {
     crate::telemetry::sign_in(method, failure.is_none());
-    let id = Uuid::new_v4();
+    let id = super::new_id(ctx.now);
     AuditRecord {
         id,
         // In the log of the user's tenant; a name nobody holds, in the log of the tenant the

@@ -17,7 +17,7 @@ use super::oauth::{
 };
 use super::sessions::{Issue, Sessions, new_family};
 use super::{Ctx, ServiceError, ServiceResult, Services, audit};
-use crate::keys::{new_opaque_token, random_bytes};
+use crate::keys::{new_stored_token, random_bytes};
 
 /// What a device is told to show the person (RFC 8628 §3.2).
 pub struct DeviceAuthorization {
@@ -72,7 +72,7 @@ pub async fn start(
         ));
     }
     let scope = checked_scope(scope)?;
-    let device_code = new_opaque_token();
+    let device_code = new_stored_token();
     let user_code = new_user_code();
     let record = DeviceCode {
         device_code_hash: svc.keys.token_hash(&device_code),
@@ -295,7 +295,7 @@ async fn redeem(
     }
     let user = enabled_user(svc, approval.user_id).await?;
     let pass = live_pass(svc, user.id, approval.tap_id, ctx.now).await?;
-    let family = new_family();
+    let family = new_family(ctx.now);
     let tokens = sessions.mint(
         svc,
         ctx,

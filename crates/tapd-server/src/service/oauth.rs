@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::sessions::{Issue, Sessions, Tokens, new_family};
 use super::{Ctx, ServiceError, ServiceResult, Services};
-use crate::keys::{Claims, HashMemory, new_opaque_token};
+use crate::keys::{Claims, HashMemory, new_stored_token};
 
 /// How long an authorization code may wait to be redeemed.
 pub const CODE_TTL: Duration = Duration::seconds(60);
@@ -584,7 +584,7 @@ pub async fn issue_code(
         Some(user) => code_subject(svc, req.app, user).await?,
         None => session.user_id,
     };
-    let code = new_opaque_token();
+    let code = new_stored_token();
     let record = AuthCode {
         code_hash: svc.keys.token_hash(&code),
         client_id: req.app.client_id,
@@ -596,7 +596,7 @@ pub async fn issue_code(
         nonce: req.nonce.map(str::to_string),
         code_challenge: req.code_challenge.map(str::to_string),
         auth_time: session.auth_time,
-        family_id: new_family(),
+        family_id: new_family(ctx.now),
         created_at: ctx.now,
         expires_at: ctx.now + CODE_TTL,
     };

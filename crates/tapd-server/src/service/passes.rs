@@ -349,7 +349,7 @@ pub(super) struct Drawn {
 /// Draws the code of a planned pass from the OS CSPRNG.
 pub(super) fn draw(ctx: &Ctx, user: &UserRecord, plan: tapd_core::IssuePlan) -> Drawn {
     let code = new_code(plan.length);
-    let pass = plan.into_pass(Uuid::new_v4(), user.id, ctx.now);
+    let pass = plan.into_pass(super::new_id(ctx.now), user.id, ctx.now);
     Drawn { code, pass }
 }
 

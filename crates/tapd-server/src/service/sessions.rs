@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::ratelimit::RateLimiter;
 use super::signin::Verified;
 use super::{Ctx, Initiator, ServiceError, ServiceResult, Services};
-use crate::keys::{Claims, GRAPH_AUDIENCE, TokenSigner, new_opaque_token};
+use crate::keys::{Claims, GRAPH_AUDIENCE, TokenSigner, new_stored_token};
 
 /// How long a browser session lasts (capped at the pass that opened it).
 pub const WEB_SESSION_TTL: Duration = Duration::hours(8);
@@ -73,9 +73,9 @@ struct IdClaims<'a> {
     ver: &'static str,
 }
 
-/// A new session id (refresh-token family).
-pub fn new_family() -> String {
-    Uuid::new_v4().to_string()
+/// A new session id (refresh-token family), time-ordered like every stored key.
+pub fn new_family(now: OffsetDateTime) -> String {
+    super::new_id(now).to_string()
 }
 
 impl Sessions {
@@ -197,7 +197,7 @@ impl Sessions {
         ctx: &Ctx,
         verified: &Verified,
     ) -> ServiceResult<Tokens> {
-        let family = new_family();
+        let family = new_family(ctx.now);
         let tokens = self.mint(
             svc,
             ctx,
@@ -230,7 +230,7 @@ fn refresh_token(
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> (String, RefreshToken) {
-    let token = new_opaque_token();
+    let token = new_stored_token();
     let stored = RefreshToken {
         token_hash: svc.keys.token_hash(&token),
         user_id: req.user.id,
@@ -253,7 +253,7 @@ pub async fn open_web_session(
     ctx: &Ctx,
     verified: &Verified,
 ) -> ServiceResult<(WebSession, String)> {
-    let token = new_opaque_token();
+    let token = new_stored_token();
     let session = WebSession {
         token_hash: svc.keys.token_hash(&token),
         user_id: verified.user.id,

@@ -5,7 +5,6 @@ use serde::Deserialize;
 use tapd_core::odata::Query;
 use tapd_core::{Action, DomainError};
 use tapd_store::{HomeIdentity, Page, UserRecord, UserType};
-use uuid::Uuid;
 
 use super::audit::{self, Change};
 use super::{Ctx, ServiceError, ServiceResult, Services, find_user};
@@ -115,7 +114,7 @@ pub async fn create(svc: &Services, ctx: &Ctx, req: NewUser) -> ServiceResult<Us
         None => None,
     };
     let user = UserRecord {
-        id: Uuid::new_v4(),
+        id: super::new_id(ctx.now),
         tenant: ctx.tenant,
         upn: req.user_principal_name,
         display_name: req.display_name,
@@ -267,7 +266,7 @@ pub async fn invite(svc: &Services, ctx: &Ctx, req: &Invitation) -> ServiceResul
         ServiceError::Internal(format!("tenant {} has no default domain", ctx.tenant))
     })?;
     let user = UserRecord {
-        id: Uuid::new_v4(),
+        id: super::new_id(ctx.now),
         tenant: ctx.tenant,
         upn: format!("{alias}_{host}#EXT#@{default_domain}"),
         display_name: req

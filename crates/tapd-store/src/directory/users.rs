@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 use tapd_core::odata::Query;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::audit::{AuditKind, AuditRecord, finish, insert_audit};
 use crate::query::{Column, Listing, TENANT_COLUMN};
 use crate::read::{Arg, Columns};
-use crate::sql::{Tx, dialect_of, from_micros, is_unique_violation, micros, rows_of, uuid_of};
+use crate::sql::{
+    Tx, Writer, column_count, from_micros, is_unique_violation, micros, rows_of, uuid_of,
+};
 use crate::{Page, Result, Store, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,48 +259,49 @@ pub(super) async fn insert_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<()> {
     }
 }
 
+const INSERT_USER_COLUMNS: &str = "id, upn, upn_lower, display_name, given_name, surname, mail, \
+     account_enabled, user_type, is_external, creation_type, external_user_state, \
+     password_hash, password_set_at, created_at, tenant_id, home_tenant_id, home_user_id";
+
 /// Inserts users with one statement and answers the ids of those inserted: a user whose name
 /// is taken, before or by an earlier user of the list, is skipped.
 pub(crate) async fn insert_users(
-    tx: &mut Tx<'_>,
+    tx: &mut impl Writer,
     users: &[&UserRecord],
 ) -> Result<HashSet<String>> {
     if users.is_empty() {
         return Ok(HashSet::new());
     }
+    let columns = column_count(INSERT_USER_COLUMNS);
     let sql = format!(
-        "INSERT INTO users (id, upn, upn_lower, display_name, given_name, surname, mail, \
-         account_enabled, user_type, is_external, creation_type, external_user_state, \
-         password_hash, password_set_at, created_at, tenant_id, home_tenant_id, home_user_id) \
-         VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-        rows_of(dialect_of(tx), users.len(), 18)
+        "INSERT INTO users ({INSERT_USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+        rows_of(tx.dialect(), users.len(), columns)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut args = Vec::with_capacity(users.len() * columns);
     for u in users {
-        query = query
-            .bind(u.id.to_string())
-            .bind(&u.upn)
-            .bind(u.upn.to_lowercase())
-            .bind(&u.display_name)
-            .bind(u.given_name.clone())
-            .bind(u.surname.clone())
-            .bind(u.mail.clone())
-            .bind(u.account_enabled as i64)
-            .bind(u.user_type.as_str())
-            .bind(u.is_external as i64)
-            .bind(u.creation_type.clone())
-            .bind(u.external_user_state.clone())
-            .bind(u.password_hash.clone())
-            .bind(u.password_set_at.map(micros))
-            .bind(micros(u.created_at))
-            .bind(u.tenant.to_string())
-            .bind(u.home.map(|h| h.tenant.to_string()))
-            .bind(u.home.map(|h| h.user.to_string()));
+        args.extend([
+            u.id.to_string().into(),
+            u.upn.as_str().into(),
+            u.upn.to_lowercase().into(),
+            u.display_name.as_str().into(),
+            u.given_name.clone().into(),
+            u.surname.clone().into(),
+            u.mail.clone().into(),
+            (u.account_enabled as i64).into(),
+            u.user_type.as_str().into(),
+            (u.is_external as i64).into(),
+            u.creation_type.clone().into(),
+            u.external_user_state.clone().into(),
+            u.password_hash.clone().into(),
+            u.password_set_at.map(micros).into(),
+            micros(u.created_at).into(),
+            u.tenant.to_string().into(),
+            u.home.map(|h| h.tenant.to_string()).into(),
+            u.home.map(|h| h.user.to_string()).into(),
+        ]);
     }
-    let rows = query.fetch_all(&mut **tx).await?;
-    rows.iter()
-        .map(|r| Ok(r.try_get::<String, _>(0)?))
-        .collect()
+    let ids = tx.fetch(&sql, args, |r| r.text(0)).await?;
+    Ok(ids.into_iter().collect())
 }
 
 /// Graph's answer when a new or renamed user's UPN belongs to another user.

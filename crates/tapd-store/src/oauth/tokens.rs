@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::oauth::Redeemed;
-use crate::sql::{AnyQuery, Tx, dialect_of, from_micros, micros, opt_uuid, rows_of, uuid_of};
+use crate::sql::{Value, Writer, column_count, from_micros, micros, opt_uuid, rows_of, uuid_of};
 use crate::{Result, Store};
 
 /// An authorization code, known by its hash.
@@ -57,17 +57,20 @@ const CODE_COLUMNS: &str = "code_hash, client_id, redirect_uri, user_id, tap_id,
                             nonce, code_challenge, auth_time, family_id, created_at, expires_at";
 
 impl RefreshToken {
-    fn bind_to<'q>(&self, q: AnyQuery<'q>) -> AnyQuery<'q> {
-        q.bind(self.token_hash.clone())
-            .bind(self.user_id.to_string())
-            .bind(self.tap_id.map(|t| t.to_string()))
-            .bind(self.amr.clone())
-            .bind(micros(self.created_at))
-            .bind(micros(self.expires_at))
-            .bind(self.family_id.clone())
-            .bind(self.client_id.map(|c| c.to_string()))
-            .bind(self.scope.clone())
-            .bind(micros(self.auth_time))
+    /// The `REFRESH_COLUMNS` values, in order.
+    fn values(&self, out: &mut Vec<Value>) {
+        out.extend([
+            self.token_hash.as_str().into(),
+            self.user_id.to_string().into(),
+            self.tap_id.map(|t| t.to_string()).into(),
+            self.amr.as_str().into(),
+            micros(self.created_at).into(),
+            micros(self.expires_at).into(),
+            self.family_id.as_str().into(),
+            self.client_id.map(|c| c.to_string()).into(),
+            self.scope.as_str().into(),
+            micros(self.auth_time).into(),
+        ]);
     }
 
     fn from_row(r: &AnyRow) -> Result<RefreshToken> {
@@ -225,18 +228,22 @@ impl Store {
 }
 
 /// Inserts refresh tokens with one statement.
-pub(crate) async fn insert_refreshes(tx: &mut Tx<'_>, refreshes: &[&RefreshToken]) -> Result<()> {
+pub(crate) async fn insert_refreshes(
+    tx: &mut impl Writer,
+    refreshes: &[&RefreshToken],
+) -> Result<()> {
     if refreshes.is_empty() {
         return Ok(());
     }
+    let columns = column_count(REFRESH_COLUMNS);
     let sql = format!(
         "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES {}",
-        rows_of(dialect_of(tx), refreshes.len(), 10)
+        rows_of(tx.dialect(), refreshes.len(), columns)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut args = Vec::with_capacity(refreshes.len() * columns);
     for r in refreshes {
-        query = r.bind_to(query);
+        r.values(&mut args);
     }
-    query.execute(&mut **tx).await?;
+    tx.execute(&sql, args).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::sql::{AnyQuery, Tx, dialect_of, from_micros, micros, opt_uuid, rows_of, uuid_of};
+use crate::sql::{Value, Writer, column_count, from_micros, micros, opt_uuid, rows_of, uuid_of};
 use crate::{Result, Store};
 
 /// A browser session, known by the hash of its cookie.
@@ -25,14 +25,17 @@ const WEB_SESSION_COLUMNS: &str =
     "token_hash, user_id, tap_id, amr, auth_time, created_at, expires_at";
 
 impl WebSession {
-    fn bind_to<'q>(&self, q: AnyQuery<'q>) -> AnyQuery<'q> {
-        q.bind(self.token_hash.clone())
-            .bind(self.user_id.to_string())
-            .bind(self.tap_id.map(|t| t.to_string()))
-            .bind(self.amr.clone())
-            .bind(micros(self.auth_time))
-            .bind(micros(self.created_at))
-            .bind(micros(self.expires_at))
+    /// The `WEB_SESSION_COLUMNS` values, in order.
+    fn values(&self, out: &mut Vec<Value>) {
+        out.extend([
+            self.token_hash.as_str().into(),
+            self.user_id.to_string().into(),
+            self.tap_id.map(|t| t.to_string()).into(),
+            self.amr.as_str().into(),
+            micros(self.auth_time).into(),
+            micros(self.created_at).into(),
+            micros(self.expires_at).into(),
+        ]);
     }
 
     fn from_row(r: &AnyRow) -> Result<WebSession> {
@@ -69,18 +72,19 @@ impl Store {
 }
 
 /// Inserts browser sessions with one statement.
-pub(crate) async fn insert_web_sessions(tx: &mut Tx<'_>, webs: &[&WebSession]) -> Result<()> {
+pub(crate) async fn insert_web_sessions(tx: &mut impl Writer, webs: &[&WebSession]) -> Result<()> {
     if webs.is_empty() {
         return Ok(());
     }
+    let columns = column_count(WEB_SESSION_COLUMNS);
     let sql = format!(
         "INSERT INTO web_sessions ({WEB_SESSION_COLUMNS}) VALUES {}",
-        rows_of(dialect_of(tx), webs.len(), 7)
+        rows_of(tx.dialect(), webs.len(), columns)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut args = Vec::with_capacity(webs.len() * columns);
     for w in webs {
-        query = w.bind_to(query);
+        w.values(&mut args);
     }
-    query.execute(&mut **tx).await?;
+    tx.execute(&sql, args).await?;
     Ok(())
 }
