@@ -19,11 +19,6 @@ use time::OffsetDateTime;
 
 use crate::config::{DbFlags, Overrides, Settings};
 
-/// mimalloc rather than glibc's malloc, whose arenas and consolidation took about a fifth of the
-/// server's samples on the sign-in path (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "tapd",
