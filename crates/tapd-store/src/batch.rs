@@ -635,6 +635,18 @@ mod tests {
         store.close().await;
     }
 
+    /// Seeding takes more users than one statement holds (the bench seeds a million).
+    #[tokio::test]
+    async fn seeding_takes_more_users_than_one_statement_holds() {
+        let store = fresh_store().await;
+        let users: Vec<UserRecord> = (0..4_000)
+            .map(|i| user(&format!("s{i}@tapd.test")))
+            .collect();
+        store.seed_users(&users).await.expect("seed");
+        assert_eq!(store.count_users().await.expect("count"), 4_000);
+        store.close().await;
+    }
+
     /// Issuances at once share batches; one for a user that no longer exists fails alone, and
     /// each user keeps exactly one pass.
     #[tokio::test]

@@ -4,12 +4,12 @@
 
 use sqlx::Row;
 
-use crate::directory::insert_users;
+use crate::directory::{INSERT_USER_VALUES, insert_users};
 use crate::{Dialect, Result, Store, StoreError, UserRecord};
 
-/// Users per INSERT statement: each has 15 values, and SQLite allows 32,766 in a statement,
-/// PostgreSQL 65,535.
-const ROWS_PER_INSERT: usize = 2_000;
+/// Users per INSERT statement: as many as SQLite's 32,766 values in a statement hold
+/// (PostgreSQL allows 65,535).
+const ROWS_PER_INSERT: usize = 32_766 / INSERT_USER_VALUES;
 
 impl Store {
     /// Inserts `users` in one transaction, as multi-row INSERTs. A UPN already taken fails the

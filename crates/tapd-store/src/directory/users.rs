@@ -263,6 +263,9 @@ const INSERT_USER_COLUMNS: &str = "id, upn, upn_lower, display_name, given_name,
      account_enabled, user_type, is_external, creation_type, external_user_state, \
      password_hash, password_set_at, created_at, tenant_id, home_tenant_id, home_user_id";
 
+/// The values each user binds in [`insert_users`].
+pub(crate) const INSERT_USER_VALUES: usize = column_count(INSERT_USER_COLUMNS);
+
 /// Inserts users with one statement and answers the ids of those inserted: a user whose name
 /// is taken, before or by an earlier user of the list, is skipped.
 pub(crate) async fn insert_users(
@@ -272,7 +275,7 @@ pub(crate) async fn insert_users(
     if users.is_empty() {
         return Ok(HashSet::new());
     }
-    let columns = column_count(INSERT_USER_COLUMNS);
+    let columns = INSERT_USER_VALUES;
     let sql = format!(
         "INSERT INTO users ({INSERT_USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
         rows_of(tx.dialect(), users.len(), columns)
