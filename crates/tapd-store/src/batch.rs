@@ -14,6 +14,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use sqlx::Connection;
 use tapd_core::TapPass;
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -21,6 +22,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditKind, AuditRecord, AuditRow, insert_audits};
 use crate::delivery::{PassLink, insert_link};
+use crate::direct::Owned;
 use crate::directory::{UserRecord, insert_users, upn_taken};
 use crate::oauth::{Grant, RefreshToken, WebSession, insert_refreshes, insert_web_sessions};
 use crate::passes::{StoredSecret, upsert_taps};
@@ -175,12 +177,20 @@ pub(crate) struct Outcome {
 
 pub(crate) type Queue = mpsc::Sender<Job>;
 
-/// Starts `workers` writer tasks, each committing its batches through a transaction of `pool`.
-pub(crate) fn start(pool: sqlx::AnyPool, dialect: Dialect, workers: usize) -> Queue {
+/// Starts `workers` writer tasks, each committing its batches in a transaction of its own
+/// connection to `url` (PostgreSQL; see `direct`), or of `pool` when there is no URL (an
+/// in-memory SQLite database, which only the pool's connections see).
+pub(crate) fn start(
+    pool: sqlx::AnyPool,
+    dialect: Dialect,
+    url: Option<&str>,
+    workers: usize,
+) -> Queue {
     let (tx, rx) = mpsc::channel::<Job>(QUEUE);
     let rx = Arc::new(Mutex::new(rx));
     for _ in 0..workers {
         let (pool, rx) = (pool.clone(), rx.clone());
+        let mut own = url.map(Owned::new);
         tokio::spawn(async move {
             loop {
                 let jobs = {
@@ -190,7 +200,10 @@ pub(crate) fn start(pool: sqlx::AnyPool, dialect: Dialect, workers: usize) -> Qu
                         None => return,
                     }
                 };
-                commit(jobs, &mut PoolBatches(&pool, dialect)).await;
+                match own.as_mut() {
+                    Some(own) => commit(jobs, &mut ConnBatches(own)).await,
+                    None => commit(jobs, &mut PoolBatches(&pool, dialect)).await,
+                }
             }
         });
     }
@@ -252,6 +265,26 @@ impl Batches for PoolBatches<'_> {
         let outcomes = write(&mut tx, jobs).await?;
         tx.commit().await?;
         Ok(outcomes)
+    }
+}
+
+/// A transaction of a writer's own PostgreSQL connection; a failure closes the connection, and
+/// the next transaction opens another.
+struct ConnBatches<'a>(&'a mut Owned);
+
+impl Batches for ConnBatches<'_> {
+    async fn transaction(&mut self, jobs: &[Job]) -> Result<Vec<Outcome>> {
+        let written = async {
+            let mut tx = self.0.get().await?.begin().await?;
+            let outcomes = write(&mut tx, jobs).await?;
+            tx.commit().await?;
+            Ok(outcomes)
+        }
+        .await;
+        if written.is_err() {
+            self.0.discard();
+        }
+        written
     }
 }
 
@@ -632,6 +665,51 @@ mod tests {
                 "{name}"
             );
         }
+        store.close().await;
+    }
+
+    /// PostgreSQL dropping every connection (a restart, a failover) costs no read and no write:
+    /// the hot reads' and the writers' own connections are replaced, the read made again, the
+    /// batch written again one job at a time. (SQLite has no server to drop them; there the
+    /// test only reads and writes.)
+    #[tokio::test]
+    async fn reads_and_writes_go_on_after_the_database_drops_the_connections() {
+        let store = fresh_store().await;
+        let at = user("x").created_at;
+        store
+            .create_user(&user("before@tapd.test"), &audit(at))
+            .await
+            .expect("a write");
+        let read = store
+            .user_with_tap("before@tapd.test")
+            .await
+            .expect("a read");
+        assert!(read.is_some());
+        if store.dialect == Dialect::Postgres {
+            let dropped = sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_all(&store.pool)
+            .await
+            .expect("drop the other connections");
+            assert!(dropped.len() >= 2, "the reader and the writer were dropped");
+        }
+        for i in 0..3 {
+            let read = store.user_with_tap("before@tapd.test").await;
+            assert!(read.expect("a read after the drop").is_some(), "read {i}");
+        }
+        store
+            .create_user(&user("after@tapd.test"), &audit(at))
+            .await
+            .expect("a write after the drop");
+        assert!(
+            store
+                .user_with_tap("after@tapd.test")
+                .await
+                .expect("read")
+                .is_some()
+        );
         store.close().await;
     }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, AssertSqlSafe, Executor};
 
+use crate::direct::Direct;
 use crate::read::Readers;
 use crate::{Result, Store, StoreError, batch};
 
@@ -80,16 +81,22 @@ impl Store {
             Dialect::Postgres => None,
         };
         // A SQLite file gets its own writer thread; an in-memory database (which only the
-        // pool's connections see) and PostgreSQL write through the pool.
-        let writes = match &readers {
-            Some(readers) => batch::start_sqlite(readers.path())?,
-            None => batch::start(pool.clone(), dialect, dialect.writers()),
+        // pool's connections see) writes through the pool; PostgreSQL's writers and hot reads
+        // hold connections of their own (`direct`).
+        let (writes, direct) = match (&readers, dialect) {
+            (Some(readers), _) => (batch::start_sqlite(readers.path())?, None),
+            (None, Dialect::Sqlite) => (batch::start(pool.clone(), dialect, None, 1), None),
+            (None, Dialect::Postgres) => (
+                batch::start(pool.clone(), dialect, Some(url), dialect.writers()),
+                Some(Arc::new(Direct::new(url))),
+            ),
         };
         Ok(Store {
             pool,
             dialect,
             writes,
             readers,
+            direct,
         })
     }
 

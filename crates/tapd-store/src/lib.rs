@@ -23,6 +23,7 @@ mod audit;
 mod batch;
 mod connect;
 mod delivery;
+mod direct;
 mod directory;
 mod fido2;
 mod lite;
@@ -95,4 +96,7 @@ pub struct Store {
     writes: batch::Queue,
     /// SQLite's readers for the hot point reads (see `read`); `None` on PostgreSQL.
     readers: Option<std::sync::Arc<read::Readers>>,
+    /// PostgreSQL's connections for the same reads, outside the pool (see `direct`); `None`
+    /// on SQLite.
+    direct: Option<std::sync::Arc<direct::Direct>>,
 }

@@ -6,7 +6,7 @@
 //! hop costs a futex wake and a context switch both ways, which was most of a sign-in's time.
 //! A point read by an indexed key takes microseconds, short enough not to hold up the async
 //! worker it runs on, and a WAL reader never waits for the writer. On PostgreSQL they go
-//! through the pool like every other query. A decoder reads either driver's row through
+//! through connections of their own (`direct`), one round trip each. A decoder reads either driver's row through
 //! [`Columns`], so each is written once.
 
 use std::sync::Mutex;
@@ -185,13 +185,35 @@ impl Store {
         if let Some(readers) = &self.readers {
             return readers.with(|conn| sqlite_rows(conn, sql, args, &mut decode));
         }
-        let mut query = sqlx::query(AssertSqlSafe(sql.to_string()));
-        for arg in args {
-            query = match *arg {
-                Arg::Text(s) => query.bind(s.to_string()),
-            };
-        }
-        let rows = query.fetch_all(&self.pool).await?;
+        let query = || {
+            let mut query = sqlx::query(AssertSqlSafe(sql.to_string()));
+            for arg in args {
+                query = match *arg {
+                    Arg::Text(s) => query.bind(s.to_string()),
+                };
+            }
+            query
+        };
+        let held = match &self.direct {
+            Some(direct) => direct.take().await.ok().flatten(),
+            None => None,
+        };
+        // A held connection that fails (the server restarted meanwhile, say) is closed, and
+        // the read is made once more through the pool.
+        let direct = match held {
+            Some(mut held) => match query().fetch_all(held.conn()).await {
+                Ok(rows) => {
+                    held.put_back();
+                    Some(rows)
+                }
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let rows = match direct {
+            Some(rows) => rows,
+            None => query().fetch_all(&self.pool).await?,
+        };
         rows.iter().map(|r| decode(r)).collect()
     }
 
