@@ -10,6 +10,7 @@
 //!       [--directory 1000000] [--sweep 1,4,16,64,256] [--replicas 2] [--json results.json]
 
 mod directory;
+mod http;
 mod load;
 mod report;
 mod requests;
@@ -24,13 +25,14 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Parser;
 use serde_json::json;
-use tapd_client::{Client, NewUser};
+use tapd_client::NewUser;
 use tapd_store::{Dialect, Store};
 
 use load::{Stats, closed_loop, open_loop};
 use report::{Check, Kind, Record, Report, Snapshot};
 use requests::{
-    Codes, PASSWORD, Replicas, admin_client, issue_pass, present_twice, reissue, sign_in, upn,
+    Codes, PASSWORD, Replicas, admin_client, create_user, issue_pass, present_twice, reissue,
+    sign_in,
 };
 use servers::{Deployment, Process, Scratch, Server};
 
@@ -202,14 +204,9 @@ async fn main() -> anyhow::Result<()> {
         servers.push(deployment.start(index).await?);
     }
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
-    let anon = Replicas(Arc::new(bases.iter().map(Client::new).collect()));
+    let anon = Replicas::new(&bases);
     let token = admin_client(&deployment, anon.pick(0)).await?;
-    let admin = Replicas(Arc::new(
-        anon.0
-            .iter()
-            .map(|c| c.clone().with_token(&token))
-            .collect(),
-    ));
+    let admin = anon.with_token(&token);
     // Passes long enough for the whole run.
     admin
         .pick(0)
@@ -276,13 +273,7 @@ async fn main() -> anyhow::Result<()> {
 
     let c = args.concurrency;
     let a = admin.clone();
-    let create_users = closed_loop(args.users, c, move |i| {
-        let a = a.clone();
-        async move {
-            let user = NewUser::new(&upn(i), "Bench user");
-            a.pick(i).create_user(&user).await.is_ok()
-        }
-    });
+    let create_users = closed_loop(args.users, c, move |i| create_user(a.clone(), i));
     bench
         .measure("setup: create users", Kind::Setup, c, create_users)
         .await?;
@@ -415,7 +406,7 @@ async fn one_success_per_pass(
     })
     .await;
     let [none, one, both] = [0, 1, 2].map(|s| outcomes[s].load(Ordering::Relaxed));
-    let to = if anon.0.len() > 1 {
+    let to = if anon.len() > 1 {
         "once to each of two replicas"
     } else {
         "twice to the one server"
