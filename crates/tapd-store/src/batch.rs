@@ -261,11 +261,15 @@ struct PoolBatches<'a>(&'a sqlx::AnyPool, Dialect);
 
 impl Batches for PoolBatches<'_> {
     async fn transaction(&mut self, jobs: &[Job]) -> Result<Vec<Outcome>> {
-        let mut tx = begin_write(self.0, self.1).await?;
-        let outcomes = write(&mut tx, jobs).await?;
-        tx.commit().await?;
-        Ok(outcomes)
+        write_and_commit(begin_write(self.0, self.1).await?, jobs).await
     }
+}
+
+/// Writes the batch in `tx` and commits it.
+async fn write_and_commit(mut tx: crate::sql::Tx<'_>, jobs: &[Job]) -> Result<Vec<Outcome>> {
+    let outcomes = write(&mut tx, jobs).await?;
+    tx.commit().await?;
+    Ok(outcomes)
 }
 
 /// A transaction of a writer's own PostgreSQL connection; a failure closes the connection, and
@@ -275,10 +279,8 @@ struct ConnBatches<'a>(&'a mut Owned);
 impl Batches for ConnBatches<'_> {
     async fn transaction(&mut self, jobs: &[Job]) -> Result<Vec<Outcome>> {
         let written = async {
-            let mut tx = self.0.get().await?.begin().await?;
-            let outcomes = write(&mut tx, jobs).await?;
-            tx.commit().await?;
-            Ok(outcomes)
+            let tx = self.0.get().await?.begin().await?;
+            write_and_commit(tx, jobs).await
         }
         .await;
         if written.is_err() {

@@ -39,21 +39,21 @@ impl Direct {
     }
 
     /// An idle connection, or a new one while fewer than `MAX_READERS` are open; `None` when
-    /// that many are busy.
-    pub(crate) async fn take(&self) -> Result<Option<Held<'_>>> {
+    /// that many are busy or a new one can't be opened (the caller then uses the pool).
+    pub(crate) async fn take(&self) -> Option<Held<'_>> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         if let Some(conn) = idle {
-            return Ok(Some(self.held(conn)));
+            return Some(self.held(conn));
         }
         if self.open.fetch_add(1, Ordering::AcqRel) >= MAX_READERS {
             self.open.fetch_sub(1, Ordering::AcqRel);
-            return Ok(None);
+            return None;
         }
         match AnyConnection::connect(&self.url).await {
-            Ok(conn) => Ok(Some(self.held(conn))),
-            Err(e) => {
+            Ok(conn) => Some(self.held(conn)),
+            Err(_) => {
                 self.open.fetch_sub(1, Ordering::AcqRel);
-                Err(e.into())
+                None
             }
         }
     }

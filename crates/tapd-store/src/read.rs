@@ -6,8 +6,8 @@
 //! hop costs a futex wake and a context switch both ways, which was most of a sign-in's time.
 //! A point read by an indexed key takes microseconds, short enough not to hold up the async
 //! worker it runs on, and a WAL reader never waits for the writer. On PostgreSQL they go
-//! through connections of their own (`direct`), one round trip each. A decoder reads either driver's row through
-//! [`Columns`], so each is written once.
+//! through connections of their own (`direct`), one round trip each. A decoder reads either
+//! driver's row through [`Columns`], so each is written once.
 
 use std::sync::Mutex;
 
@@ -195,7 +195,7 @@ impl Store {
             query
         };
         let held = match &self.direct {
-            Some(direct) => direct.take().await.ok().flatten(),
+            Some(direct) => direct.take().await,
             None => None,
         };
         // A held connection that fails (the server restarted meanwhile, say) is closed, and

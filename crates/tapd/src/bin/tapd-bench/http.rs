@@ -161,7 +161,8 @@ async fn read_more(conn: &mut Conn) -> io::Result<usize> {
     conn.stream.read_buf(&mut conn.buf).await
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+/// Where `needle` first occurs in `haystack`.
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 

@@ -7,7 +7,7 @@ use anyhow::bail;
 use serde_json::json;
 use tapd_client::{Client, NewUser};
 
-use crate::http::{Answer, Http};
+use crate::http::{Answer, Http, find};
 use crate::load::closed_loop;
 use crate::servers::Deployment;
 
@@ -112,11 +112,7 @@ pub async fn issue_pass(admin: Replicas, codes: Codes, i: usize) -> bool {
 async fn present(anon: &Replicas, i: usize, user: &str, code: &str) -> bool {
     let body = json!({"username": user, "code": code}).to_string();
     let answer = anon.post(i, "/api/signin/tap", body.as_bytes()).await;
-    answer.is_some_and(|a| a.status == 200 && find(&a.body, b"\"access_token\""))
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    answer.is_some_and(|a| a.status == 200 && find(&a.body, b"\"access_token\"").is_some())
 }
 
 /// Signs in with user `i`'s pass; answers whether the server accepted it.
