@@ -581,7 +581,7 @@ async fn unlocked_ids(
 
 #[cfg(test)]
 mod tests {
-    use tapd_core::MAX_FAILED_ATTEMPTS;
+    use tapd_core::{MAX_FAILED_ATTEMPTS, TapPolicy};
     use time::Duration;
 
     use super::*;
@@ -762,6 +762,53 @@ mod tests {
             assert!(issued.iter().any(|p| p.id == pass.id && p.user_id == u.id));
         }
         assert!(store.tap_of(gone.id).await.expect("read").is_none());
+        store.close().await;
+    }
+
+    /// Managing a user's methods reads, at once, the user by id or by name in any case, whether
+    /// they hold a role, and their tenant's policy (the defaults until one is stored); another
+    /// tenant's user is none.
+    #[tokio::test]
+    async fn a_managed_user_comes_with_their_roles_and_their_tenants_policy() {
+        let store = fresh_store().await;
+        let (plain, admin) = (user("plain@tapd.test"), user("admin@tapd.test"));
+        let at = plain.created_at;
+        for u in [&plain, &admin] {
+            store.create_user(u, &audit(at)).await.expect("create");
+        }
+        let role = crate::RoleAssignment {
+            id: Uuid::new_v4(),
+            principal_id: admin.id,
+            role: tapd_core::Role::GlobalReader,
+            created_at: at,
+        };
+        store.assign_role(&role, &audit(at)).await.expect("assign");
+        let tenant = plain.tenant;
+        let found = store
+            .managed_user(tenant, "PLAIN@tapd.test")
+            .await
+            .expect("read");
+        let found = found.expect("by name, in any case");
+        assert_eq!((found.user.id, found.holds_role), (plain.id, false));
+        assert_eq!(found.policy, TapPolicy::default());
+
+        let policy = TapPolicy {
+            default_lifetime_in_minutes: 90,
+            ..TapPolicy::default()
+        };
+        store
+            .set_policy(tenant, &policy, at, &audit(at))
+            .await
+            .expect("store a policy");
+        let found = store.managed_user(tenant, &admin.id.to_string()).await;
+        let found = found.expect("read").expect("by id");
+        assert_eq!((found.user.id, found.holds_role), (admin.id, true));
+        assert_eq!(found.policy, policy);
+
+        let elsewhere = store.managed_user(Uuid::new_v4(), "plain@tapd.test").await;
+        assert!(elsewhere.expect("read").is_none(), "another tenant's user");
+        let unknown = store.managed_user(tenant, "nobody@tapd.test").await;
+        assert!(unknown.expect("read").is_none());
         store.close().await;
     }
 

@@ -52,7 +52,7 @@ pub use oauth::{
     AppRecord, AppSecret, AuthCode, DeviceApproval, DeviceCode, Grant, Redeemed, RefreshToken,
     SigningKeyRow, WebSession,
 };
-pub use passes::{SignInView, StoredSecret};
+pub use passes::{ManagedUser, SignInView, StoredSecret};
 pub use passkeys::{Ceremony, CeremonyKind, PasskeyRecord};
 pub use query::Page;
 pub use throttle::Subject;

@@ -8,7 +8,7 @@ use tapd_core::{TapPass, TapPolicy};
 use uuid::Uuid;
 
 use crate::audit::{AuditRecord, finish};
-use crate::directory::{USER_COLUMNS, UserRecord};
+use crate::directory::{USER_COLUMNS, UserRecord, user_key};
 use crate::policy::{TAP_POLICY_ID, policy_from};
 use crate::read::{Arg, Columns};
 use crate::sql::{Writer, column_count, from_micros, micros, rows_of, uuid_of};
@@ -42,6 +42,26 @@ static SIGN_IN_VIEW_SQL: LazyLock<String> = LazyLock::new(|| {
         qualified("t", TAP_COLUMNS)
     )
 });
+
+/// A user whose methods are being managed: the user, whether they hold any directory role (an
+/// administrator's methods take a higher role), and their tenant's TAP policy.
+pub struct ManagedUser {
+    pub user: UserRecord,
+    pub holds_role: bool,
+    pub policy: TapPolicy,
+}
+
+/// What managing a user's methods reads, by `$1` (the id or the lowercased user principal name,
+/// as `KEY` says) with `$2` the policy id, in one statement.
+fn managed_user_sql(key: &str) -> String {
+    format!(
+        "SELECT {USER_COLUMNS}, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM role_assignments r WHERE r.principal_id = users.id) \
+         THEN 1 ELSE 0 END AS BIGINT), \
+         (SELECT body FROM policies p WHERE p.tenant_id = users.tenant_id AND p.id = $2) \
+         FROM users WHERE {key} = $1"
+    )
+}
 
 /// `a, b` as `t.a, t.b`.
 pub(crate) fn qualified(table: &str, columns: &str) -> String {
@@ -85,6 +105,26 @@ impl Store {
             Ok(Some(SignInView { user, tap, policy }))
         });
         Ok(view.await?.flatten())
+    }
+
+    /// A user of `tenant` found by id or (case-insensitively) by user principal name, with
+    /// whether they hold a role and the tenant's policy: one read where managing a pass made
+    /// three. Another tenant's user is none.
+    pub async fn managed_user(&self, tenant: Uuid, id_or_upn: &str) -> Result<Option<ManagedUser>> {
+        static BY_ID: LazyLock<String> = LazyLock::new(|| managed_user_sql("id"));
+        static BY_UPN: LazyLock<String> = LazyLock::new(|| managed_user_sql("upn_lower"));
+        let (by_id, key) = user_key(id_or_upn);
+        let sql = if by_id { &BY_ID } else { &BY_UPN };
+        let args = [Arg::Text(&key), Arg::Text(TAP_POLICY_ID)];
+        let found = self.read_row(sql, &args, |r| {
+            let at = column_count(USER_COLUMNS);
+            Ok(ManagedUser {
+                user: UserRecord::from_row(r)?,
+                holds_role: r.int(at)? != 0,
+                policy: policy_from(r.opt_text(at + 1)?)?,
+            })
+        });
+        Ok(found.await?.filter(|m| m.user.tenant == tenant))
     }
 
     /// The user's pass (with its stored hash), if any.

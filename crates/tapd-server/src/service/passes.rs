@@ -4,7 +4,7 @@
 use tapd_core::{
     Action, IssueRequest, PolicyState, TapPass, TapPolicy, UsabilityReason, plan_issue,
 };
-use tapd_store::UserRecord;
+use tapd_store::{ManagedUser, UserRecord};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -114,31 +114,39 @@ pub async fn deletable(
             ctx.authorize(Action::DeleteOwnMethod)?;
             Ok(user)
         }
-        Subject::User(id) => manageable(svc, ctx, Subject::User(id), scope).await,
+        Subject::User(id) => {
+            let managed = manageable(svc, ctx, Subject::User(id), scope).await?;
+            Ok(managed.user)
+        }
     }
 }
 
-/// Resolves the subject and checks the caller may issue or delete its pass (or other methods).
+/// Resolves the subject and checks the caller may issue or delete its pass (or other methods);
+/// answers the user with their tenant's policy.
 async fn manageable(
     svc: &Services,
     ctx: &Ctx,
     subject: Subject<'_>,
     scope: MethodScope,
-) -> ServiceResult<UserRecord> {
+) -> ServiceResult<ManagedUser> {
     let id = match subject {
         // Nobody issues themselves a pass: this refuses every role.
         Subject::Me => {
             let user = ctx.user()?.clone();
             ctx.authorize(scope.manage(user.id, false))?;
-            return Ok(user);
+            let policy = svc.store.policy(ctx.tenant).await?;
+            return Ok(ManagedUser {
+                user,
+                holds_role: false,
+                policy,
+            });
         }
         Subject::User(id) => id,
     };
-    match svc.store.find_user(ctx.tenant, id).await? {
-        Some(user) => {
-            let target_is_admin = !svc.store.roles_of(user.id).await?.is_empty();
-            ctx.authorize(scope.manage(user.id, target_is_admin))?;
-            Ok(user)
+    match svc.store.managed_user(ctx.tenant, id).await? {
+        Some(managed) => {
+            ctx.authorize(scope.manage(managed.user.id, managed.holds_role))?;
+            Ok(managed)
         }
         None => {
             ctx.authorize(scope.manage(Uuid::nil(), false))?;
@@ -214,8 +222,7 @@ pub async fn issue_defaults(
     ctx: &Ctx,
     subject: Subject<'_>,
 ) -> ServiceResult<IssueDefaults> {
-    manageable(svc, ctx, subject, MethodScope::Pass).await?;
-    let policy = svc.store.policy(ctx.tenant).await?;
+    let ManagedUser { policy, .. } = manageable(svc, ctx, subject, MethodScope::Pass).await?;
     Ok(IssueDefaults {
         lifetime_minutes: policy.default_lifetime_in_minutes,
         is_usable_once: policy.is_usable_once,
@@ -270,8 +277,7 @@ pub(super) async fn plan(
     subject: Subject<'_>,
     input: IssueInput,
 ) -> ServiceResult<Planned> {
-    let user = manageable(svc, ctx, subject, MethodScope::Pass).await?;
-    let policy = svc.store.policy(ctx.tenant).await?;
+    let ManagedUser { user, policy, .. } = manageable(svc, ctx, subject, MethodScope::Pass).await?;
     let lifetime = input
         .lifetime_minutes
         .map(|m| u32::try_from(m).unwrap_or(if m < 0 { 0 } else { u32::MAX }));

@@ -24,7 +24,7 @@ pub use roles::RoleAssignment;
 pub use tenants::{DomainAuthentication, DomainRecord, Tenant};
 pub use users::{HomeIdentity, UserRecord, UserType};
 
-pub(crate) use users::{INSERT_USER_VALUES, USER_COLUMNS, insert_users, upn_taken};
+pub(crate) use users::{INSERT_USER_VALUES, USER_COLUMNS, insert_users, upn_taken, user_key};
 
 impl Store {
     /// Creates the default tenant, its default policy and first admin in one transaction.

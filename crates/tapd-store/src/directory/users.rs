@@ -76,6 +76,15 @@ pub(crate) const USER_COLUMNS: &str = "id, upn, display_name, given_name, surnam
     account_enabled, user_type, is_external, creation_type, external_user_state, password_hash, \
     password_set_at, created_at, tenant_id, home_tenant_id, home_user_id";
 
+/// How a user is looked up by what names them: by id (true) when it is a UUID, otherwise by
+/// user principal name, which compares without case; and the key.
+pub(crate) fn user_key(id_or_upn: &str) -> (bool, String) {
+    match Uuid::from_str(id_or_upn) {
+        Ok(id) => (true, id.to_string()),
+        Err(_) => (false, id_or_upn.to_lowercase()),
+    }
+}
+
 impl UserRecord {
     /// A new enabled member with a fresh id and nothing else set: no name parts, mail or
     /// password.
@@ -155,10 +164,8 @@ impl Store {
             LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"));
         static BY_UPN: LazyLock<String> =
             LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE upn_lower = $1"));
-        let (sql, key) = match Uuid::from_str(id_or_upn) {
-            Ok(id) => (&BY_ID, id.to_string()),
-            Err(_) => (&BY_UPN, id_or_upn.to_lowercase()),
-        };
+        let (by_id, key) = user_key(id_or_upn);
+        let sql = if by_id { &BY_ID } else { &BY_UPN };
         self.read_row(sql, &[Arg::Text(&key)], |r| UserRecord::from_row(r))
             .await
     }
