@@ -51,8 +51,8 @@ pub struct ManagedUser {
     pub policy: TapPolicy,
 }
 
-/// What managing a user's methods reads, by `$1` (the id or the lowercased user principal name,
-/// as `KEY` says) with `$2` the policy id, in one statement.
+/// What managing a user's methods reads, in one statement: the user whose column `key` (`id`, or
+/// `upn_lower` for a lowercased user principal name) is `$1`, and the policy whose id is `$2`.
 fn managed_user_sql(key: &str) -> String {
     format!(
         "SELECT {USER_COLUMNS}, \
